@@ -1,0 +1,9 @@
+//! berth-core: the networking core of berth.
+//!
+//! It owns network namespaces ([`netns`]), kernel link/address/route operations over netlink
+//! ([`netlink`]), IP address management ([`ipam`]), the CNI protocol types and plugin skeleton
+//! ([`cni`]), and the logic of each CNI plugin ([`plugins`]). The plugin binaries in
+//! `berth-plugins` are thin wrappers around [`plugins`]; nothing here parses command lines.
+#![warn(missing_docs)]
+
+pub mod names;

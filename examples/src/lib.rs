@@ -1,0 +1,1 @@
+//! Small runnable programs against berth's public APIs live in `examples/`.

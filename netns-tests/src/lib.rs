@@ -1,0 +1,1 @@
+//! berth-netns-tests: root-only integration tests, each in throwaway network namespaces.
