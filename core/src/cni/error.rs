@@ -90,6 +90,20 @@ pub enum CniError {
         /// Why not.
         reason: String,
     },
+    /// CHECK found the attachment different from its result (code 104).
+    #[error("check failed: {reason}")]
+    CheckFailed {
+        /// What is missing or different.
+        reason: String,
+    },
+    /// ADD found the interface already in the container's netns; DEL it first (code 105).
+    #[error("interface {ifname} already exists in netns {netns}; run DEL before adding it again")]
+    InterfaceExists {
+        /// `CNI_IFNAME`.
+        ifname: String,
+        /// `CNI_NETNS`.
+        netns: String,
+    },
     /// A delegated or chained plugin failed; its own code is kept.
     #[error("plugin {plugin} failed: {msg}{}", details_suffix(.details))]
     Plugin {
@@ -133,6 +147,8 @@ impl CniError {
             Self::InvalidConfig { .. } => 7,
             Self::TryAgain { .. } => 11,
             Self::Unavailable { .. } => 50,
+            Self::CheckFailed { .. } => 104,
+            Self::InterfaceExists { .. } => 105,
             Self::Plugin { code, .. } => *code,
             Self::Layer(layer) => layer.code(),
         }

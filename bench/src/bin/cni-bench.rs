@@ -1,0 +1,208 @@
+//! cni-bench: berth's CNI plugins against the reference plugins, in one run, on the same configs.
+//!
+//! Everything happens inside a throwaway host namespace (the machine's own network is never
+//! touched). For each case it times ADD and DEL of fresh containers, alternating reference and
+//! berth, then has `--scale` containers join one bridge and reports the time of the first and
+//! the last ADDs. Prints a markdown report on stdout.
+//!
+//! Usage: cni-bench [--runs N] [--scale N] [--ref-dir DIR] [--berth-dir DIR]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use berth_bench::cni_run::PluginCall;
+use berth_bench::stats::{median, ms, ratio};
+use berth_core::netns::Netns;
+use serde_json::{Value, json};
+
+struct Opts {
+    runs: usize,
+    scale: usize,
+    ref_dir: PathBuf,
+    berth_dir: PathBuf,
+}
+
+fn parse_opts() -> anyhow::Result<Opts> {
+    let mut o = Opts {
+        runs: 30,
+        scale: 1000,
+        ref_dir: "/usr/lib/cni".into(),
+        berth_dir: "target/release".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().context("flag needs a value");
+        match a.as_str() {
+            "--runs" => o.runs = val()?.parse()?,
+            "--scale" => o.scale = val()?.parse()?,
+            "--ref-dir" => o.ref_dir = val()?.into(),
+            "--berth-dir" => o.berth_dir = val()?.into(),
+            other => anyhow::bail!("unknown flag {other}"),
+        }
+    }
+    o.berth_dir = std::fs::canonicalize(&o.berth_dir)?;
+    Ok(o)
+}
+
+/// A bench world: a temp dir, the host namespace, and a counter for unique names.
+struct World {
+    dir: tempfile::TempDir,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl World {
+    fn netns_dir(&self) -> PathBuf {
+        self.dir.path().join("netns")
+    }
+
+    fn new_container(&self) -> anyhow::Result<(String, Netns)> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("bench{n}");
+        let ns = Netns::create_named(&self.netns_dir(), &id)?;
+        Ok((id, ns))
+    }
+
+    fn remove_container(&self, id: &str) -> anyhow::Result<()> {
+        Ok(Netns::remove_named(&self.netns_dir(), id)?)
+    }
+
+    fn data_dir(&self, name: &str) -> PathBuf {
+        self.dir.path().join("ipam").join(name)
+    }
+}
+
+fn ipam(world: &World, name: &str, subnet: &str) -> Value {
+    json!({
+        "type": "host-local",
+        "ranges": [[{"subnet": subnet}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": world.data_dir(name),
+    })
+}
+
+fn bridge_conf(world: &World, name: &str, bridge: &str, subnet: &str) -> Value {
+    json!({
+        "cniVersion": "1.0.0", "name": name, "type": "bridge", "bridge": bridge,
+        "isGateway": true, "ipam": ipam(world, name, subnet),
+    })
+}
+
+fn ptp_conf(world: &World, name: &str, plugin: &str, subnet: &str) -> Value {
+    json!({
+        "cniVersion": "1.0.0", "name": name, "type": plugin,
+        "ipam": ipam(world, name, subnet),
+    })
+}
+
+/// ADD then DEL of `runs` fresh containers per implementation, alternating.
+fn add_del(world: &World, calls: &[&PluginCall], runs: usize) -> anyhow::Result<Vec<[Vec<Duration>; 2]>> {
+    let mut out = vec![[Vec::new(), Vec::new()]; calls.len()];
+    for _ in 0..runs {
+        for (i, call) in calls.iter().enumerate() {
+            let (id, ns) = world.new_container()?;
+            let (add, _) = call.run("ADD", &id, ns.path(), "eth0")?;
+            let (del, _) = call.run("DEL", &id, ns.path(), "eth0")?;
+            drop(ns);
+            world.remove_container(&id)?;
+            out[i][0].push(add);
+            out[i][1].push(del);
+        }
+    }
+    Ok(out)
+}
+
+/// `n` containers join one network; returns every ADD's time, then removes them all.
+fn scale(world: &World, call: &PluginCall, n: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut ids = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (id, ns) = world.new_container()?;
+        let (t, _) = call.run("ADD", &id, ns.path(), "eth0")?;
+        times.push(t);
+        ids.push((id, ns.path().to_path_buf()));
+    }
+    for (id, path) in &ids {
+        call.run("DEL", id, path, "eth0")?;
+        world.remove_container(id)?;
+    }
+    Ok(times)
+}
+
+fn report_pair(name: &str, reference: &[Vec<Duration>; 2], berth: &[Vec<Duration>; 2]) {
+    let (ra, rd) = (median(&reference[0]), median(&reference[1]));
+    let (ba, bd) = (median(&berth[0]), median(&berth[1]));
+    println!(
+        "| {name} | {} | {} | {} | {} | {} | {} |",
+        ms(ra),
+        ms(ba),
+        ratio(ba, ra),
+        ms(rd),
+        ms(bd),
+        ratio(bd, rd)
+    );
+}
+
+fn report_scale(name: &str, times: &[Duration]) {
+    let k = times.len().min(10);
+    let first = median(&times[..k]);
+    let last = median(&times[times.len() - k..]);
+    println!(
+        "| {name} | {} | {} | {} | {} |",
+        times.len(),
+        ms(first),
+        ms(last),
+        ratio(last, first)
+    );
+}
+
+fn run(o: &Opts, world: &World) -> anyhow::Result<()> {
+    let call = |dir: &Path, plugin: &str, config: Value| PluginCall {
+        dir: dir.to_path_buf(),
+        plugin: plugin.into(),
+        config,
+    };
+    let ref_br = call(&o.ref_dir, "bridge", bridge_conf(world, "refbr", "br-ref", "10.200.0.0/16"));
+    let berth_br = call(&o.berth_dir, "bridge", bridge_conf(world, "berthbr", "br-berth", "10.201.0.0/16"));
+    let ref_ptp = call(&o.ref_dir, "ptp", ptp_conf(world, "refptp", "ptp", "10.202.0.0/16"));
+    let berth_veth = call(&o.berth_dir, "veth", ptp_conf(world, "berthveth", "veth", "10.203.0.0/16"));
+
+    println!("### ADD and DEL of one container (median of {} runs, ms)\n", o.runs);
+    println!("| case | reference ADD | berth ADD | ratio | reference DEL | berth DEL | ratio |");
+    println!("|---|---|---|---|---|---|---|");
+    let r = add_del(world, &[&ref_br, &berth_br], o.runs)?;
+    report_pair("bridge + host-local", &r[0], &r[1]);
+    let r = add_del(world, &[&ref_ptp, &berth_veth], o.runs)?;
+    report_pair("ptp (reference) / veth (berth) + host-local", &r[0], &r[1]);
+
+    println!("\n### {} containers join one bridge (ms; median of the first and last 10 ADDs)\n", o.scale);
+    println!("| implementation | containers | first ADDs | last ADDs | last / first |");
+    println!("|---|---|---|---|---|");
+    let ref_scale = call(&o.ref_dir, "bridge", bridge_conf(world, "refscale", "br-refs", "10.204.0.0/16"));
+    report_scale("reference bridge + host-local", &scale(world, &ref_scale, o.scale)?);
+    let berth_scale = call(&o.berth_dir, "bridge", bridge_conf(world, "berthscale", "br-berths", "10.205.0.0/16"));
+    report_scale("berth bridge + host-local", &scale(world, &berth_scale, o.scale)?);
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let o = parse_opts()?;
+    let world = World {
+        dir: tempfile::Builder::new().prefix("berth-bench").tempdir()?,
+        next: std::sync::atomic::AtomicUsize::new(0),
+    };
+    let host = Netns::create_named(&world.netns_dir(), "bench-host")?;
+    // Every plugin process is spawned from this thread, so it runs in the bench host netns.
+    let res = host.run_in(|| {
+        let lo_up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status();
+        if !lo_up.is_ok_and(|s| s.success()) {
+            anyhow::bail!("could not bring lo up in the bench host netns");
+        }
+        run(&o, &world)
+    })?;
+    drop(host);
+    Netns::remove_named(&world.netns_dir(), "bench-host")?;
+    res
+}

@@ -1,0 +1,192 @@
+//! bridge ADD.
+
+use ipnetwork::IpNetwork;
+
+use super::config::BridgeConfig;
+use crate::cni::delegate;
+use crate::cni::{Attachment, CniError, CniRequest, CniResult, IpConfig};
+use crate::cni::Route as CniRoute;
+use crate::netlink::{IpFamily, LinkInfo, Netlink};
+use crate::plugins::container;
+use crate::plugins::veth_pair::{Context, first_host, iface};
+
+/// bridge ADD: see the module docs of [`crate::plugins::bridge`].
+pub fn add<N: Netlink>(
+    ctx: &Context<'_, N>,
+    req: &CniRequest,
+    att: &Attachment,
+    cfg: &BridgeConfig,
+) -> Result<CniResult, CniError> {
+    ctx.ensure_ifname_free(att)?;
+    let mac = container::requested_mac(req)?;
+    let bridge = ensure_bridge(ctx.host, cfg)?;
+    let ipam = req.config.ipam_type();
+    let allocated = match ipam {
+        Some(t) => delegate::ipam_add(ctx.exec, req, t)?,
+        None => CniResult::default(),
+    };
+    let host_veth = container::host_veth_name(&att.container_id, &att.ifname);
+    let result = attach(ctx, att, cfg, &bridge, &host_veth, mac, allocated);
+    if result.is_err() {
+        ctx.undo(req, &host_veth);
+    }
+    let mut result = result?;
+    if let Some(dns) = req.config.net.dns.clone().filter(|d| !d.is_empty()) {
+        result.dns = dns;
+    }
+    Ok(result)
+}
+
+/// Creates the bridge if missing, brings it up and applies promiscuous mode.
+fn ensure_bridge<N: Netlink>(host: &N, cfg: &BridgeConfig) -> Result<LinkInfo, CniError> {
+    let br = host.ensure_bridge(&cfg.bridge, cfg.mtu, None, cfg.vlan_filtering())?;
+    if !br.admin_up {
+        host.set_up(br.index)?;
+    }
+    if cfg.promisc_mode && !br.promisc {
+        host.set_promisc(br.index, true)?;
+    }
+    Ok(br)
+}
+
+fn attach<N: Netlink>(
+    ctx: &Context<'_, N>,
+    att: &Attachment,
+    cfg: &BridgeConfig,
+    bridge: &LinkInfo,
+    host_veth: &str,
+    mac: Option<crate::netlink::MacAddr>,
+    allocated: CniResult,
+) -> Result<CniResult, CniError> {
+    let ifname = att.ifname.as_str();
+    let (hv, cl) = ctx.create_veth(host_veth, ifname, cfg.mtu, mac)?;
+    setup_port(ctx.host, cfg, bridge, &hv)?;
+    let ips: Vec<IpConfig> = allocated
+        .ips
+        .iter()
+        .map(|ip| IpConfig {
+            interface: Some(2),
+            gateway: ip.gateway.or_else(|| cfg.is_gateway.then(|| first_host(ip.address))),
+            ..ip.clone()
+        })
+        .collect();
+    let mut routes = allocated.routes.clone();
+    if cfg.is_default_gateway {
+        add_default_routes(&mut routes, &ips);
+    }
+    if !cfg.disable_container_interface {
+        container::configure(ctx.ctr, &cl, &ips, &routes, cfg.enabledad)?;
+    }
+    if cfg.is_gateway {
+        for ip in &ips {
+            if let Some(gw) = ip.gateway {
+                let gw_net = IpNetwork::new(gw, ip.address.prefix())
+                    .map_err(|e| CniError::invalid_config("ipam", e.to_string()))?;
+                ensure_gateway(ctx.host, bridge, gw_net, cfg.force_address)?;
+            }
+        }
+        container::enable_forwarding(ctx.host, &ips)?;
+    }
+    Ok(CniResult {
+        interfaces: vec![
+            iface(bridge, None),
+            iface(&hv, None),
+            ctx.sandbox_iface(&cl),
+        ],
+        ips,
+        routes,
+        dns: allocated.dns,
+    })
+}
+
+/// Enslaves the host end, sets hairpin/isolation/VLANs, and brings it up.
+fn setup_port<N: Netlink>(
+    host: &N,
+    cfg: &BridgeConfig,
+    bridge: &LinkInfo,
+    hv: &LinkInfo,
+) -> Result<(), CniError> {
+    host.set_master(hv.index, bridge.index)?;
+    if cfg.hairpin_mode {
+        host.set_hairpin(hv.index, true)?;
+    }
+    if cfg.port_isolation {
+        host.set_port_isolated(hv.index, true)?;
+    }
+    if cfg.vlan != 0 {
+        host.bridge_vlan_add(hv.index, cfg.vlan, true, true, false)?;
+        if !cfg.preserve_default_vlan {
+            host.bridge_vlan_del(hv.index, 1, false)?;
+        }
+        if cfg.is_gateway {
+            host.bridge_vlan_add(bridge.index, cfg.vlan, false, true, true)?;
+        }
+    }
+    for vid in cfg.trunk_ids() {
+        host.bridge_vlan_add(hv.index, vid, false, false, false)?;
+    }
+    host.set_up(hv.index)?;
+    Ok(())
+}
+
+/// Puts `gw` on the bridge. A different IPv4 address (or an overlapping IPv6 one) already there
+/// is an error, or is replaced with `forceAddress`. EEXIST from a concurrent ADD is fine.
+fn ensure_gateway<N: Netlink>(
+    host: &N,
+    bridge: &LinkInfo,
+    gw: IpNetwork,
+    force: bool,
+) -> Result<(), CniError> {
+    let existing = host.addresses(Some(bridge.index))?;
+    if existing.iter().any(|a| a.addr == gw) {
+        return Ok(());
+    }
+    for a in existing.iter().filter(|a| conflicts(a.addr, gw)) {
+        if !force {
+            return Err(CniError::invalid_config(
+                "bridge",
+                format!(
+                    "bridge {} already has address {}, not the gateway {gw}; \
+                     set forceAddress to replace it",
+                    bridge.name, a.addr
+                ),
+            ));
+        }
+        host.del_address(bridge.index, a.addr)?;
+    }
+    match host.add_address(bridge.index, gw) {
+        Err(e) if e.is_exists() => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn conflicts(have: IpNetwork, want: IpNetwork) -> bool {
+    match (have, want) {
+        (IpNetwork::V4(_), IpNetwork::V4(_)) => have != want,
+        (IpNetwork::V6(h), IpNetwork::V6(_)) => {
+            let link_local = h.ip().segments()[0] & 0xffc0 == 0xfe80;
+            !link_local && (have.contains(want.ip()) || want.contains(have.ip()))
+        }
+        _ => false,
+    }
+}
+
+/// Adds a default route via the gateway for each family that has none yet.
+fn add_default_routes(routes: &mut Vec<CniRoute>, ips: &[IpConfig]) {
+    for (family, any) in [
+        (IpFamily::V4, IpNetwork::V4(Default::default())),
+        (IpFamily::V6, IpNetwork::V6(Default::default())),
+    ] {
+        let has_default = routes
+            .iter()
+            .any(|r| r.dst.prefix() == 0 && IpFamily::of(&r.dst.ip()) == family);
+        if let Some(gw) = container::default_gateway(ips, family) {
+            if !has_default {
+                routes.push(CniRoute::new(any, Some(gw)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! The veth pair shared by the bridge and veth plugins: what ADD works with, creating the pair
+//! with the container end born inside the netns, undoing a failed ADD, and DEL.
+//!
+//! DEL is idempotent and tolerant: the netns, the interface and the reservation may each already
+//! be gone. The host end's name is derived from the attachment, so the pair is removed from the
+//! host side in one netlink call without entering the container's namespace; only when no such
+//! host end exists (an interface someone else created) is the container's namespace entered.
+
+use std::net::IpAddr;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+
+use ipnetwork::IpNetwork;
+
+use crate::cni::delegate;
+use crate::cni::{Attachment, CniError, CniRequest, Interface, PluginExec};
+use crate::netlink::{LinkInfo, MacAddr, Netlink};
+use crate::plugins::container;
+
+/// What ADD works with: both netlink handles, the container's netns, and the IPAM executor.
+pub struct Context<'a, N: Netlink> {
+    /// Netlink in the host's namespace (where the plugin runs).
+    pub host: &'a N,
+    /// Netlink in the container's namespace.
+    pub ctr: &'a N,
+    /// The container's namespace, for creating the veth peer inside it.
+    pub ctr_ns: BorrowedFd<'a>,
+    /// `CNI_NETNS`, reported as the container interface's sandbox.
+    pub netns: &'a Path,
+    /// Runs the IPAM plugin.
+    pub exec: &'a dyn PluginExec,
+}
+
+impl<N: Netlink> Context<'_, N> {
+    /// Refuses an ADD whose interface already exists in the container.
+    pub(crate) fn ensure_ifname_free(&self, att: &Attachment) -> Result<(), CniError> {
+        if self.ctr.link_by_name(att.ifname.as_str())?.is_some() {
+            return Err(CniError::InterfaceExists {
+                ifname: att.ifname.to_string(),
+                netns: self.netns.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates the pair; a host end left over from a crashed ADD of the same attachment (its
+    /// name is derived from the attachment) is removed first. Returns (host end, container end).
+    pub(crate) fn create_veth(
+        &self,
+        host_veth: &str,
+        ifname: &str,
+        mtu: Option<u32>,
+        mac: Option<MacAddr>,
+    ) -> Result<(LinkInfo, LinkInfo), CniError> {
+        match self.host.create_veth(host_veth, ifname, self.ctr_ns, mtu, mac) {
+            Err(e) if e.is_exists() && self.host.link_by_name(host_veth)?.is_some() => {
+                tracing::info!(host_veth, "removing a stale veth from an earlier ADD");
+                self.host.delete_link(host_veth)?;
+                self.host
+                    .create_veth(host_veth, ifname, self.ctr_ns, mtu, mac)?;
+            }
+            other => other?,
+        }
+        Ok((lookup(self.host, host_veth)?, lookup(self.ctr, ifname)?))
+    }
+
+    /// Undoes a failed ADD: deletes the pair and releases the address. Best effort.
+    pub(crate) fn undo(&self, req: &CniRequest, host_veth: &str) {
+        if let Err(e) = self.host.delete_link(host_veth) {
+            tracing::warn!(%e, host_veth, "rollback: could not delete veth");
+        }
+        if let Some(t) = req.config.ipam_type() {
+            if let Err(e) = delegate::ipam_del(self.exec, req, t) {
+                tracing::warn!(%e, "rollback: IPAM DEL failed");
+            }
+        }
+    }
+
+    /// The container end as a result interface.
+    pub(crate) fn sandbox_iface(&self, link: &LinkInfo) -> Interface {
+        iface(link, Some(self.netns.display().to_string()))
+    }
+}
+
+/// Releases the IPAM reservation and removes the veth pair. Keeps going after a failure and
+/// returns the first error.
+pub fn del<N: Netlink>(
+    host: &N,
+    open_ctr: impl FnOnce() -> Result<Option<N>, CniError>,
+    exec: &dyn PluginExec,
+    req: &CniRequest,
+    att: &Attachment,
+) -> Result<(), CniError> {
+    let mut first_err = None;
+    if let Some(ipam) = req.config.ipam_type() {
+        if let Err(e) = delegate::ipam_del(exec, req, ipam) {
+            tracing::warn!(%e, "IPAM DEL failed");
+            first_err.get_or_insert(e);
+        }
+    }
+    if let Err(e) = remove_pair(host, open_ctr, att) {
+        tracing::warn!(%e, "removing the veth failed");
+        first_err.get_or_insert(e);
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+fn remove_pair<N: Netlink>(
+    host: &N,
+    open_ctr: impl FnOnce() -> Result<Option<N>, CniError>,
+    att: &Attachment,
+) -> Result<(), CniError> {
+    let host_veth = container::host_veth_name(&att.container_id, &att.ifname);
+    if host.delete_link(&host_veth)? {
+        return Ok(());
+    }
+    if let Some(ctr) = open_ctr()? {
+        ctr.delete_link(att.ifname.as_str())?;
+    }
+    Ok(())
+}
+
+/// The link named `name`, which must exist.
+pub(crate) fn lookup<N: Netlink>(nl: &N, name: &str) -> Result<LinkInfo, CniError> {
+    nl.link_by_name(name)?.ok_or_else(|| CniError::Io {
+        op: format!("find link {name} just created"),
+        source: std::io::Error::from_raw_os_error(libc::ENODEV),
+    })
+}
+
+/// A link as a result interface.
+pub(crate) fn iface(link: &LinkInfo, sandbox: Option<String>) -> Interface {
+    Interface {
+        name: link.name.clone(),
+        mac: link.mac.map(|m| m.to_string()),
+        mtu: Some(link.mtu),
+        sandbox,
+        ..Default::default()
+    }
+}
+
+/// The subnet's first host address (the reference plugins' default gateway).
+pub(crate) fn first_host(addr: IpNetwork) -> IpAddr {
+    match addr {
+        IpNetwork::V4(n) => IpAddr::V4((u32::from(n.network()) + 1).into()),
+        IpNetwork::V6(n) => IpAddr::V6((u128::from(n.network()) + 1).into()),
+    }
+}

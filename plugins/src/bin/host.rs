@@ -1,0 +1,6 @@
+//! The `host` CNI plugin binary; see `berth_core::plugins::host`.
+
+fn main() -> std::process::ExitCode {
+    berth_plugins::init_logging();
+    berth_core::cni::skel::run(&berth_core::plugins::host::HostPlugin)
+}

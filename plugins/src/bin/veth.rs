@@ -1,0 +1,6 @@
+//! The `veth` CNI plugin binary; see `berth_core::plugins::veth`.
+
+fn main() -> std::process::ExitCode {
+    berth_plugins::init_logging();
+    berth_core::cni::skel::run(&berth_core::plugins::veth::VethPlugin)
+}
