@@ -7,3 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod names;
+pub mod netlink;
+pub mod netns;
+pub mod sysctl;

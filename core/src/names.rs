@@ -114,7 +114,16 @@ mod tests {
     fn ifname_rules() {
         assert!(IfName::new("eth0").is_ok());
         assert!(IfName::new("a23456789012345").is_ok());
-        for bad in ["", "a234567890123456", ".", "..", "a/b", "a:b", "a b", "a\tb"] {
+        for bad in [
+            "",
+            "a234567890123456",
+            ".",
+            "..",
+            "a/b",
+            "a:b",
+            "a b",
+            "a\tb",
+        ] {
             assert!(IfName::new(bad).is_err(), "{bad:?} accepted");
         }
     }
