@@ -6,4 +6,5 @@
 //! `berth-plugins` are thin wrappers around [`plugins`]; nothing here parses command lines.
 #![warn(missing_docs)]
 
+pub mod ipam;
 pub mod names;
