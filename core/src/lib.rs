@@ -7,4 +7,9 @@
 #![warn(missing_docs)]
 
 pub mod cni;
+pub mod ipam;
 pub mod names;
+pub mod netlink;
+pub mod netns;
+pub mod plugins;
+pub mod sysctl;

@@ -1,0 +1,214 @@
+//! Link messages: building RTM_{NEW,DEL,SET,GET}LINK requests and decoding link replies.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use netlink_packet_core::DefaultNla;
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{
+    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoData, InfoKind,
+    InfoVeth, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, LinkProtoInfoBridge,
+};
+
+use crate::netlink::{LinkInfo, LinkKind, MacAddr};
+
+/// `IFLA_BRPORT_MODE` (hairpin) from `<linux/if_link.h>`.
+const IFLA_BRPORT_MODE: u16 = 4;
+/// `IFLA_BRPORT_ISOLATED` from `<linux/if_link.h>`.
+const IFLA_BRPORT_ISOLATED: u16 = 33;
+
+/// Decodes a link reply into berth's [`LinkInfo`].
+pub(super) fn parse_link(msg: LinkMessage) -> LinkInfo {
+    let flags = msg.header.flags;
+    let mut info = LinkInfo {
+        index: msg.header.index,
+        name: String::new(),
+        kind: None,
+        mac: None,
+        mtu: 0,
+        admin_up: flags.contains(LinkFlags::Up),
+        oper_up: flags.contains(LinkFlags::Running),
+        master: None,
+        promisc: flags.contains(LinkFlags::Promisc),
+        link: None,
+        link_netnsid: None,
+    };
+    for attr in msg.attributes {
+        match attr {
+            LinkAttribute::IfName(name) => info.name = name,
+            LinkAttribute::Address(bytes) => info.mac = MacAddr::from_slice(&bytes),
+            LinkAttribute::Mtu(mtu) => info.mtu = mtu,
+            LinkAttribute::Controller(master) => info.master = Some(master),
+            LinkAttribute::Link(link) => info.link = Some(link),
+            LinkAttribute::LinkNetNsId(id) => info.link_netnsid = Some(id),
+            LinkAttribute::LinkInfo(infos) => info.kind = parse_kind(&infos),
+            _ => {}
+        }
+    }
+    info
+}
+
+fn parse_kind(infos: &[NlLinkInfo]) -> Option<LinkKind> {
+    infos.iter().find_map(|i| match i {
+        NlLinkInfo::Kind(InfoKind::Bridge) => Some(LinkKind::Bridge),
+        NlLinkInfo::Kind(InfoKind::Veth) => Some(LinkKind::Veth),
+        NlLinkInfo::Kind(other) => Some(LinkKind::Other(other.to_string())),
+        _ => None,
+    })
+}
+
+/// Picks the links out of a reply list.
+pub(super) fn links_of(replies: Vec<RouteNetlinkMessage>) -> Vec<LinkInfo> {
+    replies
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(link) => Some(parse_link(link)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn message(index: u32, attributes: Vec<LinkAttribute>) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes = attributes;
+    msg
+}
+
+/// RTM_GETLINK by name.
+pub(super) fn get_by_name(name: &str) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(message(0, vec![LinkAttribute::IfName(name.to_owned())]))
+}
+
+/// RTM_GETLINK by index.
+pub(super) fn get_by_index(index: u32) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(message(index, vec![]))
+}
+
+/// RTM_GETLINK dump.
+pub(super) fn dump() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(LinkMessage::default())
+}
+
+/// RTM_NEWLINK for a bridge.
+pub(super) fn new_bridge(
+    name: &str,
+    mtu: Option<u32>,
+    mac: Option<MacAddr>,
+    vlan_filtering: bool,
+) -> RouteNetlinkMessage {
+    let mut attrs = vec![LinkAttribute::IfName(name.to_owned())];
+    attrs.extend(mtu.map(LinkAttribute::Mtu));
+    attrs.extend(mac.map(|m| LinkAttribute::Address(m.0.to_vec())));
+    let mut info = vec![NlLinkInfo::Kind(InfoKind::Bridge)];
+    if vlan_filtering {
+        info.push(NlLinkInfo::Data(InfoData::Bridge(vec![
+            InfoBridge::VlanFiltering(true),
+        ])));
+    }
+    attrs.push(LinkAttribute::LinkInfo(info));
+    RouteNetlinkMessage::NewLink(message(0, attrs))
+}
+
+/// RTM_NEWLINK for a veth pair whose peer is created directly in `peer_ns`.
+pub(super) fn new_veth(
+    name: &str,
+    peer: &str,
+    peer_ns: BorrowedFd<'_>,
+    mtu: Option<u32>,
+    peer_mac: Option<MacAddr>,
+) -> RouteNetlinkMessage {
+    let mut peer_attrs = vec![LinkAttribute::IfName(peer.to_owned())];
+    peer_attrs.extend(mtu.map(LinkAttribute::Mtu));
+    peer_attrs.push(LinkAttribute::NetNsFd(peer_ns.as_raw_fd()));
+    peer_attrs.extend(peer_mac.map(|m| LinkAttribute::Address(m.0.to_vec())));
+    let mut attrs = vec![LinkAttribute::IfName(name.to_owned())];
+    attrs.extend(mtu.map(LinkAttribute::Mtu));
+    attrs.push(LinkAttribute::LinkInfo(vec![
+        NlLinkInfo::Kind(InfoKind::Veth),
+        NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(message(0, peer_attrs)))),
+    ]));
+    RouteNetlinkMessage::NewLink(message(0, attrs))
+}
+
+/// RTM_DELLINK by name.
+pub(super) fn delete(name: &str) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::DelLink(message(0, vec![LinkAttribute::IfName(name.to_owned())]))
+}
+
+/// RTM_SETLINK changing only the flags in `mask` to `value`.
+pub(super) fn set_flag(index: u32, mask: LinkFlags, on: bool) -> RouteNetlinkMessage {
+    let mut msg = message(index, vec![]);
+    msg.header.change_mask = mask;
+    msg.header.flags = if on { mask } else { LinkFlags::empty() };
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// RTM_SETLINK with one attribute.
+pub(super) fn set_attr(index: u32, attr: LinkAttribute) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::SetLink(message(index, vec![attr]))
+}
+
+/// `IFLA_MASTER`.
+pub(super) fn master_attr(master: u32) -> LinkAttribute {
+    LinkAttribute::Controller(master)
+}
+
+/// `IFLA_MTU`.
+pub(super) fn mtu_attr(mtu: u32) -> LinkAttribute {
+    LinkAttribute::Mtu(mtu)
+}
+
+/// `IFLA_ADDRESS`.
+pub(super) fn mac_attr(mac: MacAddr) -> LinkAttribute {
+    LinkAttribute::Address(mac.0.to_vec())
+}
+
+/// `IFF_UP`.
+pub(super) const UP: LinkFlags = LinkFlags::Up;
+/// `IFF_PROMISC`.
+pub(super) const PROMISC: LinkFlags = LinkFlags::Promisc;
+
+/// An AF_BRIDGE RTM_SETLINK setting one u8 bridge-port option under IFLA_PROTINFO.
+fn brport_option(index: u32, kind: u16, on: bool) -> RouteNetlinkMessage {
+    let opt = LinkProtoInfoBridge::Other(DefaultNla::new(kind, vec![u8::from(on)]));
+    let mut msg = message(index, vec![LinkAttribute::ProtoInfoBridge(vec![opt])]);
+    msg.header.interface_family = AddressFamily::Bridge;
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// `bridge link set dev X hairpin on|off`.
+pub(super) fn set_hairpin(index: u32, on: bool) -> RouteNetlinkMessage {
+    brport_option(index, IFLA_BRPORT_MODE, on)
+}
+
+/// `bridge link set dev X isolated on|off`.
+pub(super) fn set_isolated(index: u32, on: bool) -> RouteNetlinkMessage {
+    brport_option(index, IFLA_BRPORT_ISOLATED, on)
+}
+
+/// `bridge vlan {add|del} dev X vid V [pvid] [untagged] [self]`.
+pub(super) fn bridge_vlan(
+    add: bool,
+    index: u32,
+    vid: u16,
+    pvid: bool,
+    untagged: bool,
+    on_bridge_self: bool,
+) -> RouteNetlinkMessage {
+    let mut flags = BridgeVlanInfoFlags::empty();
+    flags.set(BridgeVlanInfoFlags::Pvid, pvid);
+    flags.set(BridgeVlanInfoFlags::Untagged, untagged);
+    let mut spec = Vec::with_capacity(2);
+    if on_bridge_self {
+        spec.push(AfSpecBridge::Flags(BridgeFlag::LowerDev));
+    }
+    spec.push(AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid }));
+    let mut msg = message(index, vec![LinkAttribute::AfSpecBridge(spec)]);
+    msg.header.interface_family = AddressFamily::Bridge;
+    if add {
+        RouteNetlinkMessage::SetLink(msg)
+    } else {
+        RouteNetlinkMessage::DelLink(msg)
+    }
+}
