@@ -4,6 +4,8 @@
 //! in one test and disappears on drop (also when the test panics). Nothing here touches the
 //! machine's own network namespace.
 
+pub mod cni;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};

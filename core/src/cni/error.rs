@@ -132,7 +132,17 @@ fn details_suffix(details: &str) -> String {
 /// Errors from berth's layers below the protocol (network namespaces, netlink, IPAM, firewall),
 /// each carried whole so that callers can still match on the cause.
 #[derive(Debug, thiserror::Error)]
-pub enum LayerError {}
+pub enum LayerError {
+    /// A network namespace operation failed.
+    #[error(transparent)]
+    Netns(#[from] crate::netns::NetnsError),
+    /// A netlink operation failed.
+    #[error(transparent)]
+    Netlink(#[from] crate::netlink::NetlinkError),
+    /// IP address management failed.
+    #[error(transparent)]
+    Ipam(#[from] crate::ipam::IpamError),
+}
 
 impl CniError {
     /// The CNI error code for this error. Codes are chosen here and nowhere else.
@@ -183,8 +193,27 @@ impl CniError {
 }
 
 impl LayerError {
+    /// 3 and 4 for a gone or wrong netns, 5 for I/O, 7 for bad IPAM config, 50 when no range
+    /// has room (STATUS), 100 exhausted range, 101 netlink, 103 other IPAM refusals, 104 CHECK
+    /// found no reservation.
     fn code(&self) -> u32 {
-        match *self {}
+        use crate::ipam::IpamError;
+        use crate::netns::NetnsError;
+        match self {
+            Self::Netns(NetnsError::NotFound { .. }) => 3,
+            Self::Netns(NetnsError::NotNetns { .. }) => 4,
+            Self::Netns(_) => 5,
+            Self::Netlink(_) => 101,
+            Self::Ipam(e) => match e {
+                IpamError::Exhausted { .. } => 100,
+                IpamError::AllRangesExhausted { .. } => 50,
+                IpamError::InvalidConfig { .. } | IpamError::ParseConfig { .. } => 7,
+                IpamError::InvalidName { .. } => 4,
+                IpamError::Io { .. } => 5,
+                IpamError::NotFound { .. } => 104,
+                _ => 103,
+            },
+        }
     }
 }
 
@@ -198,3 +227,18 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+macro_rules! layer_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CniError {
+            fn from(e: $t) -> Self {
+                CniError::Layer(LayerError::from(e))
+            }
+        }
+    )*};
+}
+layer_from!(
+    crate::netns::NetnsError,
+    crate::netlink::NetlinkError,
+    crate::ipam::IpamError
+);

@@ -6,7 +6,7 @@ use super::config::BridgeConfig;
 use crate::cni::delegate;
 use crate::cni::{Attachment, CniError, CniRequest, CniResult, IpConfig};
 use crate::cni::Route as CniRoute;
-use crate::netlink::{IpFamily, LinkInfo, Netlink};
+use crate::netlink::{IpFamily, LinkInfo, Netlink, NetlinkError};
 use crate::plugins::container;
 use crate::plugins::veth_pair::{Context, first_host, iface};
 
@@ -39,7 +39,20 @@ pub fn add<N: Netlink>(
 
 /// Creates the bridge if missing, brings it up and applies promiscuous mode.
 fn ensure_bridge<N: Netlink>(host: &N, cfg: &BridgeConfig) -> Result<LinkInfo, CniError> {
-    let br = host.ensure_bridge(&cfg.bridge, cfg.mtu, None, cfg.vlan_filtering())?;
+    let br = match host.ensure_bridge(&cfg.bridge, cfg.mtu, None, cfg.vlan_filtering()) {
+        Err(e) if cfg.vlan_filtering() && e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            return Err(NetlinkError::Kernel {
+                op: format!(
+                    "create bridge {} with VLAN filtering (for vlan/vlanTrunk; this kernel \
+                     lacks CONFIG_BRIDGE_VLAN_FILTERING)",
+                    cfg.bridge
+                ),
+                source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+            }
+            .into());
+        }
+        other => other?,
+    };
     if !br.admin_up {
         host.set_up(br.index)?;
     }
@@ -173,10 +186,12 @@ fn conflicts(have: IpNetwork, want: IpNetwork) -> bool {
 
 /// Adds a default route via the gateway for each family that has none yet.
 fn add_default_routes(routes: &mut Vec<CniRoute>, ips: &[IpConfig]) {
-    for (family, any) in [
-        (IpFamily::V4, IpNetwork::V4(Default::default())),
-        (IpFamily::V6, IpNetwork::V6(Default::default())),
-    ] {
+    let any4 = IpNetwork::from(std::net::IpAddr::from([0u8; 4]));
+    let any6 = IpNetwork::from(std::net::IpAddr::from([0u16; 8]));
+    for (family, any) in [(IpFamily::V4, any4), (IpFamily::V6, any6)] {
+        let Ok(any) = IpNetwork::new(any.ip(), 0) else {
+            continue;
+        };
         let has_default = routes
             .iter()
             .any(|r| r.dst.prefix() == 0 && IpFamily::of(&r.dst.ip()) == family);
