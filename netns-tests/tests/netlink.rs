@@ -427,3 +427,21 @@ fn bridge_vlan_filtering_and_vlans() {
     let vlans = ns.run_ok("bridge", &["vlan", "show", "dev", "port0"]);
     assert!(!vlans.contains("100"), "{vlans}");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn ensure_bridge_from_concurrent_creators_all_succeed() {
+    let ns = TestNetns::new("brrace");
+    let indexes: Vec<u32> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let nl = LinuxNetlink::open_in(ns.netns()).unwrap();
+                    nl.ensure_bridge("race0", None, None, false).unwrap().index
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(indexes.windows(2).all(|w| w[0] == w[1]), "{indexes:?}");
+}

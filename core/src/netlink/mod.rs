@@ -7,6 +7,8 @@
 //! namespaces is left to [`crate::netns`].
 
 mod error;
+#[cfg(any(test, feature = "testing"))]
+mod fake;
 mod linux;
 mod mac;
 
@@ -17,6 +19,8 @@ use std::os::fd::BorrowedFd;
 use ipnetwork::IpNetwork;
 
 pub use self::error::NetlinkError;
+#[cfg(any(test, feature = "testing"))]
+pub use self::fake::{FakeLink, FakeNetlink, NetlinkCall};
 pub use self::linux::LinuxNetlink;
 pub use self::mac::{MacAddr, MacAddrParseError};
 
