@@ -312,16 +312,8 @@ fn unusable_names_and_data_dir_are_errors() {
     let file = tmp.path().join("not-a-dir");
     fs::write(&file, "").unwrap();
     let err = status(NET, &small(&file)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            IpamError::Io {
-                op: "create data dir",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, IpamError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("not-a-dir"), "{err}");
 }
 
 #[test]
