@@ -138,12 +138,11 @@ fn allocate_set(
     if let Some(ip) = wanted {
         return reserve_requested(store, att, idx, ip);
     }
-    for (_, ip) in set.candidates(store.last_reserved(idx)) {
-        if store.reserve(ip, att.id, att.ifname)? {
-            store.set_last_reserved(idx, ip)?;
-            tracing::debug!(%ip, set = idx, "address reserved");
-            return Ok((ip, true));
-        }
+    let candidates = set.candidates(store.last_reserved(idx)).map(|(_, ip)| ip);
+    if let Some(ip) = store.reserve_first(candidates, att.id, att.ifname)? {
+        store.set_last_reserved(idx, ip)?;
+        tracing::debug!(%ip, set = idx, "address reserved");
+        return Ok((ip, true));
     }
     Err(IpamError::Exhausted {
         network: att.network.to_owned(),

@@ -368,3 +368,182 @@ mod cidr_text {
             .map_err(|_| D::Error::custom(format!("{text:?} is not a CIDR such as 10.0.0.0/8")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(ipam: Value) -> Result<HostLocalConfig, IpamError> {
+        HostLocalConfig::from_net_config(&json!({ "ipam": ipam }))
+    }
+
+    fn err_text(ipam: Value) -> String {
+        parse(ipam).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_reference() {
+        let cfg =
+            parse(json!({"ranges": [[{"subnet": "10.0.0.0/24"}], [{"subnet": "fd00::/64"}]]}))
+                .unwrap();
+        let v4 = &cfg.range_sets[0].ranges[0];
+        assert_eq!(v4.range_start.to_string(), "10.0.0.1");
+        assert_eq!(v4.range_end.to_string(), "10.0.0.254");
+        assert_eq!(v4.gateway.to_string(), "10.0.0.1");
+        let v6 = &cfg.range_sets[1].ranges[0];
+        assert_eq!(v6.range_start.to_string(), "fd00::1");
+        assert_eq!(v6.range_end.to_string(), "fd00::ffff:ffff:ffff:ffff");
+        assert_eq!(v6.gateway.to_string(), "fd00::1");
+        assert_eq!(cfg.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert!(cfg.routes.is_empty());
+    }
+
+    #[test]
+    fn explicit_fields_routes_and_data_dir_are_kept() {
+        let cfg = parse(json!({
+            "type": "host-local",
+            "ranges": [[{"subnet": "10.1.0.0/16", "rangeStart": "10.1.0.10",
+                         "rangeEnd": "10.1.0.20", "gateway": "10.1.0.254"}]],
+            "routes": [{"dst": "0.0.0.0/0"}, {"dst": "192.168.0.0/16", "gw": "10.1.0.1"}],
+            "dataDir": "/tmp/x", "resolvConf": "/etc/resolv.conf"
+        }))
+        .unwrap();
+        let r = &cfg.range_sets[0].ranges[0];
+        assert_eq!(
+            (r.range_start.to_string(), r.range_end.to_string()),
+            ("10.1.0.10".into(), "10.1.0.20".into())
+        );
+        assert_eq!(r.gateway.to_string(), "10.1.0.254");
+        assert_eq!(cfg.routes.len(), 2);
+        assert_eq!(cfg.routes[1].gw, Some("10.1.0.1".parse().unwrap()));
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cfg.resolv_conf, Some(PathBuf::from("/etc/resolv.conf")));
+    }
+
+    #[test]
+    fn legacy_subnet_becomes_the_first_range_set() {
+        let cfg = parse(json!({"subnet": "10.2.0.0/24", "rangeStart": "10.2.0.100",
+                               "ranges": [[{"subnet": "fd00::/64"}]]}))
+        .unwrap();
+        assert_eq!(cfg.range_sets.len(), 2);
+        assert_eq!(
+            cfg.range_sets[0].ranges[0].range_start.to_string(),
+            "10.2.0.100"
+        );
+        assert!(cfg.range_sets[1].ranges[0].subnet.is_ipv6());
+    }
+
+    #[test]
+    fn ip_ranges_capability_replaces_configured_ranges() {
+        let net = json!({
+            "ipam": {"ranges": [[{"subnet": "10.0.0.0/24"}]]},
+            "runtimeConfig": {"ipRanges": [[{"subnet": "10.9.0.0/24"}]]}
+        });
+        let cfg = HostLocalConfig::from_net_config(&net).unwrap();
+        assert_eq!(cfg.range_sets.len(), 1);
+        assert_eq!(
+            cfg.range_sets[0].ranges[0].subnet.to_string(),
+            "10.9.0.0/24"
+        );
+    }
+
+    #[test]
+    fn invalid_ranges_are_refused_with_the_field_to_fix() {
+        let cases = [
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.5/24"}]]}),
+                "host bits set: use 10.0.0.0/24",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/31"}]]}),
+                "too small",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/32"}]]}),
+                "too small",
+            ),
+            (json!({"ranges": [[{"subnet": "fd00::/127"}]]}), "too small"),
+            (
+                json!({"ranges": [[{"subnet": "nope"}]]}),
+                "ranges[0][0].subnet",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24", "rangeStart": "10.0.1.5"}]]}),
+                "ranges[0][0].rangeStart: rangeStart 10.0.1.5 is outside subnet",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24", "rangeEnd": "10.0.0.255"}]]}),
+                "rangeEnd 10.0.0.255 is not usable",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24", "gateway": "10.0.9.1"}]]}),
+                "ranges[0][0].gateway: gateway 10.0.9.1 is outside subnet",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24", "rangeStart": "fd00::1"}]]}),
+                "outside subnet",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24", "rangeStart": "10.0.0.9",
+                                 "rangeEnd": "10.0.0.3"}]]}),
+                "is after rangeEnd",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24"}, {"subnet": "10.0.0.0/25"}]]}),
+                "ranges[0][1]: range 10.0.0.0/25",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24"}], [{"subnet": "10.0.0.128/25"}]]}),
+                "ranges[1]: range 10.0.0.128/25 (10.0.0.129-10.0.0.254) overlaps range 10.0.0.0/24",
+            ),
+            (
+                json!({"ranges": [[{"subnet": "10.0.0.0/24"}, {"subnet": "fd00::/64"}]]}),
+                "mixes IPv4 and IPv6",
+            ),
+            (json!({"ranges": []}), "no ranges configured"),
+            (json!({"ranges": [[]]}), "range set is empty"),
+            (
+                json!({"subnet": "10.0.0.0/30", "gateway": "10.0.0.3"}),
+                "ipam.gateway",
+            ),
+        ];
+        for (ipam, want) in cases {
+            let text = err_text(ipam.clone());
+            assert!(text.contains(want), "{ipam}: got {text:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn config_errors_are_invalid_config_or_parse_config() {
+        assert!(matches!(
+            parse(json!({"ranges": [[{"subnet": "10.0.0.0/32"}]]})),
+            Err(IpamError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            parse(json!({"ranges": "10.0.0.0/24"})),
+            Err(IpamError::ParseConfig { .. })
+        ));
+        assert!(matches!(
+            HostLocalConfig::from_net_config(&json!({"type": "bridge"})),
+            Err(IpamError::InvalidConfig { .. })
+        ));
+    }
+
+    #[test]
+    fn requested_ips_merge_cni_args_args_and_runtime_config() {
+        let net = json!({
+            "args": {"cni": {"ips": ["10.0.0.7/24", "10.0.0.5"]}},
+            "runtimeConfig": {"ips": ["fd00::5/64"]}
+        });
+        let ips = requested_ips(
+            &net,
+            Some("IgnoreUnknown=1;IP=10.0.0.5,10.0.0.6;K8S_POD_NAME=x"),
+        )
+        .unwrap();
+        let text: Vec<String> = ips.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["10.0.0.5", "10.0.0.6", "10.0.0.7", "fd00::5"]);
+        let err = requested_ips(&json!({"runtimeConfig": {"ips": ["bogus"]}}), None).unwrap_err();
+        assert!(err.to_string().contains("runtimeConfig.ips[0]"), "{err}");
+    }
+}

@@ -188,3 +188,6 @@ pub fn reservations(network: &str, cfg: &HostLocalConfig) -> Result<Vec<Reservat
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,8 +77,13 @@ impl Store {
     /// Creates `<data_dir>/<network>/` if needed and takes its lock (blocking).
     pub(crate) fn open(data_dir: &Path, network: &str) -> Result<Self, IpamError> {
         let dir = network_dir(data_dir, network)?;
-        fs::create_dir_all(&dir).map_err(|e| IpamError::io("create data dir", &dir, e))?;
-        Self::lock(dir)
+        match Self::lock(dir.clone()) {
+            Err(IpamError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                fs::create_dir_all(&dir).map_err(|e| IpamError::io("create data dir", &dir, e))?;
+                Self::lock(dir)
+            }
+            other => other,
+        }
     }
 
     /// Like [`Store::open`], but `Ok(None)` when the network directory does not exist.
@@ -106,25 +111,48 @@ impl Store {
 
     /// Reserves `ip` for (`id`, `ifname`); `Ok(false)` when someone else holds it.
     pub(crate) fn reserve(&self, ip: IpAddr, id: &str, ifname: &str) -> Result<bool, IpamError> {
+        Ok(self.reserve_first([ip], id, ifname)?.is_some())
+    }
+
+    /// Reserves the first free address of `candidates` for (`id`, `ifname`); `Ok(None)` when all
+    /// are taken. The contents are written once to a temporary file that is then hard-linked to
+    /// each candidate's name until one link succeeds, so a reservation file is never partial.
+    pub(crate) fn reserve_first(
+        &self,
+        candidates: impl IntoIterator<Item = IpAddr>,
+        id: &str,
+        ifname: &str,
+    ) -> Result<Option<IpAddr>, IpamError> {
         let tmp = self.dir.join(TMP_FILE);
         fs::write(&tmp, format!("{id}\r\n{ifname}"))
             .map_err(|e| IpamError::io("write reservation", &tmp, e))?;
-        let target = self.ip_path(ip);
-        let mut linked = fs::hard_link(&tmp, &target);
-        if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists)
-            && self.is_stale(&target)?
-        {
-            tracing::warn!(%ip, "replacing empty reservation file left by a crash");
-            self.remove(ip)?;
-            linked = fs::hard_link(&tmp, &target);
-        }
-        let result = match linked {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(IpamError::io("create reservation", &target, e)),
-        };
+        let result = self.link_first(&tmp, candidates);
         remove_if_present(&tmp, "remove temporary reservation")?;
         result
+    }
+
+    fn link_first(
+        &self,
+        tmp: &Path,
+        candidates: impl IntoIterator<Item = IpAddr>,
+    ) -> Result<Option<IpAddr>, IpamError> {
+        for ip in candidates {
+            let target = self.ip_path(ip);
+            let mut linked = fs::hard_link(tmp, &target);
+            if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists)
+                && self.is_stale(&target)?
+            {
+                tracing::warn!(%ip, "replacing empty reservation file left by a crash");
+                self.remove(ip)?;
+                linked = fs::hard_link(tmp, &target);
+            }
+            match linked {
+                Ok(()) => return Ok(Some(ip)),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(IpamError::io("create reservation", &target, e)),
+            }
+        }
+        Ok(None)
     }
 
     fn is_stale(&self, path: &Path) -> Result<bool, IpamError> {
@@ -238,7 +266,8 @@ impl Store {
         let mut out = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| IpamError::io("read hint dir", &dir, e))?;
-            if let Some((id, ifname)) = entry.file_name().to_str().and_then(|n| n.split_once(':')) {
+            if let Some((id, ifname)) = entry.file_name().to_str().and_then(|n| n.rsplit_once(':'))
+            {
                 out.push((id.to_owned(), ifname.to_owned()));
             }
         }
