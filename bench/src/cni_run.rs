@@ -49,6 +49,9 @@ impl PluginCall {
             .write_all(&stdin)?;
         let out = child.wait_with_output()?;
         let elapsed = start.elapsed();
+        if std::env::var_os("BENCH_SHOW_STDERR").is_some() {
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
         if !out.status.success() {
             bail!(
                 "{} {command} {id} failed: {}{}",

@@ -38,7 +38,10 @@ mod tests {
     fn median_of_odd_and_even() {
         let d = Duration::from_millis;
         assert_eq!(median(&[d(3), d(1), d(2)]), d(2));
-        assert_eq!(median(&[d(4), d(1), d(2), d(3)]), Duration::from_micros(2500));
+        assert_eq!(
+            median(&[d(4), d(1), d(2), d(3)]),
+            Duration::from_micros(2500)
+        );
         assert_eq!(median(&[]), Duration::ZERO);
     }
 }

@@ -45,8 +45,16 @@ impl PluginOutput {
 
     /// Panics unless the plugin failed with CNI error `code`; returns the error's message.
     pub fn err(self, code: u64) -> String {
-        assert_ne!(self.code, 0, "plugin succeeded, expected error {code}: {}", self.json);
-        assert_eq!(self.json["code"], code, "wrong error: {} {}", self.json, self.stderr);
+        assert_ne!(
+            self.code, 0,
+            "plugin succeeded, expected error {code}: {}",
+            self.json
+        );
+        assert_eq!(
+            self.json["code"], code,
+            "wrong error: {} {}",
+            self.json, self.stderr
+        );
         self.json["msg"].as_str().unwrap_or_default().to_string()
     }
 }
@@ -86,7 +94,11 @@ impl<'a> Call<'a> {
         config: &Value,
         env: &[(&str, Option<&str>)],
     ) -> PluginOutput {
-        self.run_raw(host, serde_json::to_vec(config).expect("json").as_slice(), env)
+        self.run_raw(
+            host,
+            serde_json::to_vec(config).expect("json").as_slice(),
+            env,
+        )
     }
 
     /// Runs the call in `host` with `config` on stdin.

@@ -1,5 +1,6 @@
 //! Root tests of the bridge and host-local plugins, each in throwaway namespaces: a "host"
 //! namespace holding the bridge, and one namespace per container.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use berth_core::netlink::Netlink;
 use berth_netns_tests::TestNetns;
@@ -65,12 +66,21 @@ fn bridge_add_check_del_roundtrip() {
     let addrs = ctr.run_ok("ip", &["-o", "addr", "show", "dev", "eth0"]);
     assert!(addrs.contains(&format!("{ip}/24")), "{addrs}");
     let routes = ctr.run_ok("ip", &["route"]);
-    assert!(routes.contains("default via 10.10.0.1 dev eth0"), "{routes}");
+    assert!(
+        routes.contains("default via 10.10.0.1 dev eth0"),
+        "{routes}"
+    );
     // The host has the bridge with the gateway address and forwarding on.
     let br = host.run_ok("ip", &["-o", "addr", "show", "dev", "br-test"]);
     assert!(br.contains("10.10.0.1/24"), "{br}");
-    assert_eq!(host.netlink().get_sysctl("net/ipv4/ip_forward").unwrap(), "1");
-    assert!(ping(&ctr, "10.10.0.1"), "container cannot reach the gateway");
+    assert_eq!(
+        host.netlink().get_sysctl("net/ipv4/ip_forward").unwrap(),
+        "1"
+    );
+    assert!(
+        ping(&ctr, "10.10.0.1"),
+        "container cannot reach the gateway"
+    );
     assert_eq!(reservations(data.path()), vec![ip.clone()]);
 
     let mut check_conf = conf.clone();
@@ -87,7 +97,9 @@ fn bridge_add_check_del_roundtrip() {
     assert!(!host_links.contains("veth"), "host veth left: {host_links}");
     // DEL again, and DEL without a netns, both succeed.
     del.run(&host, &check_conf).ok();
-    Call::new("bridge", "DEL", "c1", None).run(&host, &conf).ok();
+    Call::new("bridge", "DEL", "c1", None)
+        .run(&host, &conf)
+        .ok();
 }
 
 #[test]
@@ -118,8 +130,12 @@ fn two_containers_ping_each_other_and_the_gateway() {
     let b = TestNetns::new("pp-b");
     let data = tempfile::tempdir().unwrap();
     let conf = bridge_conf(data.path(), "10.12.0.0/24");
-    let ra = Call::new("bridge", "ADD", "ca", Some(a.path())).run(&host, &conf).ok();
-    let rb = Call::new("bridge", "ADD", "cb", Some(b.path())).run(&host, &conf).ok();
+    let ra = Call::new("bridge", "ADD", "ca", Some(a.path()))
+        .run(&host, &conf)
+        .ok();
+    let rb = Call::new("bridge", "ADD", "cb", Some(b.path()))
+        .run(&host, &conf)
+        .ok();
     let (ip_a, ip_b) = (ip_of(&ra), ip_of(&rb));
     assert_ne!(ip_a, ip_b);
     assert!(ping(&a, &ip_b), "a cannot reach b");
@@ -136,10 +152,14 @@ fn del_with_the_netns_gone_releases_the_address() {
     let conf = bridge_conf(data.path(), "10.13.0.0/24");
     let ctr = TestNetns::new("gone-ctr");
     let path = ctr.path().to_path_buf();
-    Call::new("bridge", "ADD", "c1", Some(&path)).run(&host, &conf).ok();
+    Call::new("bridge", "ADD", "c1", Some(&path))
+        .run(&host, &conf)
+        .ok();
     drop(ctr);
     assert_eq!(reservations(data.path()).len(), 1);
-    Call::new("bridge", "DEL", "c1", Some(&path)).run(&host, &conf).ok();
+    Call::new("bridge", "DEL", "c1", Some(&path))
+        .run(&host, &conf)
+        .ok();
     assert!(reservations(data.path()).is_empty());
     let links = host.run_ok("ip", &["-o", "link"]);
     assert!(!links.contains("veth"), "{links}");
@@ -160,7 +180,11 @@ fn fifty_parallel_adds_get_distinct_reachable_addresses() {
                 let (host, conf) = (&host, &conf);
                 s.spawn(move || {
                     let id = format!("par{i}");
-                    ip_of(&Call::new("bridge", "ADD", &id, Some(c.path())).run(host, conf).ok())
+                    ip_of(
+                        &Call::new("bridge", "ADD", &id, Some(c.path()))
+                            .run(host, conf)
+                            .ok(),
+                    )
                 })
             })
             .collect();
@@ -223,10 +247,16 @@ fn bridge_options_hairpin_and_mtu_are_applied() {
     let result = Call::new("bridge", "ADD", "c1", Some(ctr.path()))
         .run(&host, &conf)
         .ok();
-    let host_veth = result["interfaces"][1]["name"].as_str().unwrap().to_string();
+    let host_veth = result["interfaces"][1]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let eth0 = ctr.netlink().link_by_name("eth0").unwrap().unwrap();
     assert_eq!(eth0.mtu, 1400);
-    assert_eq!(host.netlink().link_by_name("br-test").unwrap().unwrap().mtu, 1400);
+    assert_eq!(
+        host.netlink().link_by_name("br-test").unwrap().unwrap().mtu,
+        1400
+    );
     let detail = host.run_ok("bridge", &["-d", "link", "show", "dev", &host_veth]);
     assert!(detail.contains("hairpin on"), "{detail}");
 }
@@ -242,13 +272,27 @@ fn bridge_vlan_works_or_fails_clearly() {
     let mut conf = bridge_conf(data.path(), "10.18.0.0/24");
     conf["vlan"] = json!(100);
     let supported = host
-        .run("ip", &["link", "add", "probe", "type", "bridge", "vlan_filtering", "1"])
+        .run(
+            "ip",
+            &[
+                "link",
+                "add",
+                "probe",
+                "type",
+                "bridge",
+                "vlan_filtering",
+                "1",
+            ],
+        )
         .status
         .success();
     let out = Call::new("bridge", "ADD", "c1", Some(ctr.path())).run(&host, &conf);
     if supported {
         let result = out.ok();
-        let host_veth = result["interfaces"][1]["name"].as_str().unwrap().to_string();
+        let host_veth = result["interfaces"][1]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let vlans = host.run_ok("bridge", &["vlan", "show", "dev", &host_veth]);
         assert!(vlans.contains("100 PVID Egress Untagged"), "{vlans}");
     } else {
@@ -257,4 +301,34 @@ fn bridge_vlan_works_or_fails_clearly() {
         assert!(reservations(data.path()).is_empty());
         assert!(ctr.netlink().link_by_name("eth0").unwrap().is_none());
     }
+}
+
+/// berth runs its own host-local in-process; any other `host-local` found first in `CNI_PATH`
+/// must still be exec'd, and its error passed on with its own code.
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn another_host_local_first_in_cni_path_is_executed() {
+    use std::os::unix::fs::PermissionsExt;
+    let host = TestNetns::new("foreign-host");
+    let ctr = TestNetns::new("foreign-ctr");
+    let data = tempfile::tempdir().unwrap();
+    let fake_dir = tempfile::tempdir().unwrap();
+    let script = fake_dir.path().join("host-local");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"cniVersion\":\"1.0.0\",\"code\":117,\"msg\":\"foreign ipam\"}'\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        fake_dir.path().display(),
+        berth_netns_tests::cni::plugin_dir().display()
+    );
+    let conf = bridge_conf(data.path(), "10.19.0.0/24");
+    let msg = Call::new("bridge", "ADD", "c1", Some(ctr.path()))
+        .run_env(&host, &conf, &[("CNI_PATH", Some(&path))])
+        .err(117);
+    assert!(msg.contains("foreign ipam"), "{msg}");
+    assert!(ctr.netlink().link_by_name("eth0").unwrap().is_none());
 }

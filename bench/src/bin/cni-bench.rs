@@ -6,6 +6,7 @@
 //! the last ADDs. Prints a markdown report on stdout.
 //!
 //! Usage: cni-bench [--runs N] [--scale N] [--ref-dir DIR] [--berth-dir DIR]
+#![allow(clippy::print_stdout)] // the report is this program's output
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,7 +97,11 @@ fn ptp_conf(world: &World, name: &str, plugin: &str, subnet: &str) -> Value {
 }
 
 /// ADD then DEL of `runs` fresh containers per implementation, alternating.
-fn add_del(world: &World, calls: &[&PluginCall], runs: usize) -> anyhow::Result<Vec<[Vec<Duration>; 2]>> {
+fn add_del(
+    world: &World,
+    calls: &[&PluginCall],
+    runs: usize,
+) -> anyhow::Result<Vec<[Vec<Duration>; 2]>> {
     let mut out = vec![[Vec::new(), Vec::new()]; calls.len()];
     for _ in 0..runs {
         for (i, call) in calls.iter().enumerate() {
@@ -162,12 +167,31 @@ fn run(o: &Opts, world: &World) -> anyhow::Result<()> {
         plugin: plugin.into(),
         config,
     };
-    let ref_br = call(&o.ref_dir, "bridge", bridge_conf(world, "refbr", "br-ref", "10.200.0.0/16"));
-    let berth_br = call(&o.berth_dir, "bridge", bridge_conf(world, "berthbr", "br-berth", "10.201.0.0/16"));
-    let ref_ptp = call(&o.ref_dir, "ptp", ptp_conf(world, "refptp", "ptp", "10.202.0.0/16"));
-    let berth_veth = call(&o.berth_dir, "veth", ptp_conf(world, "berthveth", "veth", "10.203.0.0/16"));
+    let ref_br = call(
+        &o.ref_dir,
+        "bridge",
+        bridge_conf(world, "refbr", "br-ref", "10.200.0.0/16"),
+    );
+    let berth_br = call(
+        &o.berth_dir,
+        "bridge",
+        bridge_conf(world, "berthbr", "br-berth", "10.201.0.0/16"),
+    );
+    let ref_ptp = call(
+        &o.ref_dir,
+        "ptp",
+        ptp_conf(world, "refptp", "ptp", "10.202.0.0/16"),
+    );
+    let berth_veth = call(
+        &o.berth_dir,
+        "veth",
+        ptp_conf(world, "berthveth", "veth", "10.203.0.0/16"),
+    );
 
-    println!("### ADD and DEL of one container (median of {} runs, ms)\n", o.runs);
+    println!(
+        "### ADD and DEL of one container (median of {} runs, ms)\n",
+        o.runs
+    );
     println!("| case | reference ADD | berth ADD | ratio | reference DEL | berth DEL | ratio |");
     println!("|---|---|---|---|---|---|---|");
     let r = add_del(world, &[&ref_br, &berth_br], o.runs)?;
@@ -175,13 +199,30 @@ fn run(o: &Opts, world: &World) -> anyhow::Result<()> {
     let r = add_del(world, &[&ref_ptp, &berth_veth], o.runs)?;
     report_pair("ptp (reference) / veth (berth) + host-local", &r[0], &r[1]);
 
-    println!("\n### {} containers join one bridge (ms; median of the first and last 10 ADDs)\n", o.scale);
+    println!(
+        "\n### {} containers join one bridge (ms; median of the first and last 10 ADDs)\n",
+        o.scale
+    );
     println!("| implementation | containers | first ADDs | last ADDs | last / first |");
     println!("|---|---|---|---|---|");
-    let ref_scale = call(&o.ref_dir, "bridge", bridge_conf(world, "refscale", "br-refs", "10.204.0.0/16"));
-    report_scale("reference bridge + host-local", &scale(world, &ref_scale, o.scale)?);
-    let berth_scale = call(&o.berth_dir, "bridge", bridge_conf(world, "berthscale", "br-berths", "10.205.0.0/16"));
-    report_scale("berth bridge + host-local", &scale(world, &berth_scale, o.scale)?);
+    let ref_scale = call(
+        &o.ref_dir,
+        "bridge",
+        bridge_conf(world, "refscale", "br-refs", "10.204.0.0/16"),
+    );
+    report_scale(
+        "reference bridge + host-local",
+        &scale(world, &ref_scale, o.scale)?,
+    );
+    let berth_scale = call(
+        &o.berth_dir,
+        "bridge",
+        bridge_conf(world, "berthscale", "br-berths", "10.205.0.0/16"),
+    );
+    report_scale(
+        "berth bridge + host-local",
+        &scale(world, &berth_scale, o.scale)?,
+    );
     Ok(())
 }
 

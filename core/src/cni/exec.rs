@@ -80,7 +80,11 @@ impl PluginExec for RawExec {
         if status.success() {
             return Ok(stdout);
         }
-        Err(plugin_failure(plugin, status, &stdout))
+        Err(plugin_failure_json(
+            plugin,
+            &stdout,
+            &format!("exited with {status}"),
+        ))
     }
 }
 
@@ -151,7 +155,9 @@ fn run_binary(
     Ok((status, stdout))
 }
 
-fn plugin_failure(plugin: &str, status: std::process::ExitStatus, stdout: &[u8]) -> CniError {
+/// The error a failed plugin reported on stdout, or code 999 naming `how` it failed when it
+/// printed no error JSON.
+pub fn plugin_failure_json(plugin: &str, stdout: &[u8], how: &str) -> CniError {
     let parsed: Option<Value> = serde_json::from_slice(stdout).ok();
     let field = |k: &str| {
         parsed
@@ -176,7 +182,7 @@ fn plugin_failure(plugin: &str, status: std::process::ExitStatus, stdout: &[u8])
         None => CniError::Plugin {
             plugin: plugin.to_string(),
             code: 999,
-            msg: format!("exited with {status} and no error JSON"),
+            msg: format!("{how} and printed no error JSON"),
             details: String::from_utf8_lossy(stdout).trim().to_string(),
         },
     }

@@ -179,6 +179,26 @@ impl fmt::Display for Route {
     }
 }
 
+/// A veth pair to create ([`Netlink::create_veth_with`]).
+#[derive(Debug, Clone, Copy)]
+pub struct VethSpec<'a> {
+    /// The host end's name.
+    pub name: &'a str,
+    /// The peer's name, inside `peer_ns`.
+    pub peer: &'a str,
+    /// The namespace the peer is created in.
+    pub peer_ns: BorrowedFd<'a>,
+    /// MTU of both ends.
+    pub mtu: Option<u32>,
+    /// The peer's MAC address.
+    pub peer_mac: Option<MacAddr>,
+    /// Make the host end a port of this bridge (`master`).
+    pub master: Option<u32>,
+    /// Bring the host end up. The peer always starts down: the kernel opens a device created
+    /// up before the pair is linked, which a veth refuses (ENOTCONN).
+    pub up: bool,
+}
+
 /// What berth needs from rtnetlink, in berth's own types. Every handle acts on one network
 /// namespace. Real impl: [`LinuxNetlink`]; fake: `FakeNetlink`.
 pub trait Netlink {
@@ -208,9 +228,30 @@ pub trait Netlink {
         peer_ns: BorrowedFd<'_>,
         mtu: Option<u32>,
         peer_mac: Option<MacAddr>,
-    ) -> Result<(), NetlinkError>;
+    ) -> Result<(), NetlinkError> {
+        self.create_veth_with(&VethSpec {
+            name,
+            peer,
+            peer_ns,
+            mtu,
+            peer_mac,
+            master: None,
+            up: false,
+        })
+    }
+    /// Creates a veth pair as `spec` says, in one message: the peer is born inside its
+    /// namespace with its final name; with `master` the host end is already a port of that
+    /// bridge, and with `up` the host end is up.
+    fn create_veth_with(&self, spec: &VethSpec<'_>) -> Result<(), NetlinkError>;
+    /// `sysctl net.ipv4.conf.IF.arp_notify=0|1`, set through netlink (`IFLA_INET_CONF`), so
+    /// no thread has to enter the link's namespace.
+    fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError>;
     /// `ip link del NAME`; `Ok(false)` when it did not exist.
     fn delete_link(&self, name: &str) -> Result<bool, NetlinkError>;
+    /// Like [`Netlink::delete_link`], but returns as soon as the kernel has unlisted the link:
+    /// the slow rest of the kernel's teardown (an RCU barrier, 10-40 ms for a veth) finishes in
+    /// a detached child process. `Ok(false)` when there was no such link.
+    fn remove_link(&self, name: &str) -> Result<bool, NetlinkError>;
     /// `ip link set dev X up`.
     fn set_up(&self, index: u32) -> Result<(), NetlinkError>;
     /// `ip link set dev X down`.

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha256};
 
 use crate::cni::{CniError, CniRequest, IpConfig, Route as CniRoute};
-use crate::netlink::{IpFamily, LinkInfo, MacAddr, Netlink, Route, RouteScope};
 use crate::names::{ContainerId, IfName};
+use crate::netlink::{IpFamily, LinkInfo, MacAddr, Netlink, Route, RouteScope};
 
 /// The host end of a container's veth: `veth` + 8 hex digits of sha256(id, ifname).
 ///
@@ -60,7 +60,7 @@ pub(crate) fn configure<N: Netlink>(
 ) -> Result<(), CniError> {
     let name = &link.name;
     if ips.iter().any(|ip| ip.address.is_ipv4()) {
-        ctr.set_sysctl(&format!("net/ipv4/conf/{name}/arp_notify"), "1")?;
+        ctr.set_arp_notify(link.index, true)?;
     }
     if !keep_dad && ips.iter().any(|ip| ip.address.is_ipv6()) {
         ctr.set_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0")?;
@@ -68,7 +68,9 @@ pub(crate) fn configure<N: Netlink>(
     for ip in ips {
         ctr.add_address(link.index, ip.address)?;
     }
-    ctr.set_up(link.index)?;
+    if !link.admin_up {
+        ctr.set_up(link.index)?;
+    }
     for r in routes {
         ctr.add_route(&kernel_route(r, link.index, ips))?;
     }

@@ -34,14 +34,20 @@ impl Plugin for HostLocalPlugin {
                     interface: None,
                 })
                 .collect(),
-            routes: alloc.routes.iter().map(|r| Route::new(r.dst, r.gw)).collect(),
-            dns: alloc.dns.map(|d| Dns {
-                nameservers: d.nameservers,
-                domain: d.domain,
-                search: d.search,
-                options: d.options,
-            })
-            .unwrap_or_default(),
+            routes: alloc
+                .routes
+                .iter()
+                .map(|r| Route::new(r.dst, r.gw))
+                .collect(),
+            dns: alloc
+                .dns
+                .map(|d| Dns {
+                    nameservers: d.nameservers,
+                    domain: d.domain,
+                    search: d.search,
+                    options: d.options,
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -6,6 +6,7 @@
 //! `*Plugin` types wire in the real kernel and the real IPAM binary.
 
 pub mod bridge;
+pub mod builtin_exec;
 mod container;
 pub mod host;
 pub mod host_local;

@@ -68,9 +68,10 @@ pub fn check<N: Netlink>(ctr: &N) -> Result<(), CniError> {
 }
 
 fn loopback<N: Netlink>(ctr: &N) -> Result<LinkInfo, CniError> {
-    ctr.link_by_name("lo")?.ok_or_else(|| CniError::CheckFailed {
-        reason: "the netns has no lo".into(),
-    })
+    ctr.link_by_name("lo")?
+        .ok_or_else(|| CniError::CheckFailed {
+            reason: "the netns has no lo".into(),
+        })
 }
 
 /// The none plugin wired to the real kernel.

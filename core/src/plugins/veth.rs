@@ -13,10 +13,11 @@ use serde::Deserialize;
 
 use crate::cni::delegate;
 use crate::cni::{
-    Attachment, CniError, CniRequest, CniResult, IpConfig, Plugin, RawExec, Route as CniRoute,
+    Attachment, CniError, CniRequest, CniResult, IpConfig, Plugin, Route as CniRoute,
     ValidAttachment,
 };
 use crate::netlink::{LinkInfo, LinuxNetlink, Netlink, Route, RouteScope};
+use crate::plugins::builtin_exec::BuiltinExec;
 use crate::plugins::veth_pair::{Context, first_host, iface};
 use crate::plugins::{container, kernel, veth_pair};
 
@@ -87,7 +88,7 @@ fn attach<N: Netlink>(
     mac: Option<crate::netlink::MacAddr>,
     allocated: CniResult,
 ) -> Result<CniResult, CniError> {
-    let (hv, cl) = ctx.create_veth(host_veth, att.ifname.as_str(), cfg.mtu, mac)?;
+    let (hv, cl) = ctx.create_veth(host_veth, att.ifname.as_str(), cfg.mtu, mac, None)?;
     let ips: Vec<IpConfig> = allocated
         .ips
         .iter()
@@ -97,7 +98,6 @@ fn attach<N: Netlink>(
             ..ip.clone()
         })
         .collect();
-    ctx.host.set_up(hv.index)?;
     setup_container(ctx.ctr, &cl, &ips, &allocated.routes)?;
     setup_host(ctx.host, &hv, &ips)?;
     container::enable_forwarding(ctx.host, &ips)?;
@@ -182,9 +182,10 @@ pub fn check<N: Netlink>(
     att: &Attachment,
     ipam: &str,
 ) -> Result<(), CniError> {
-    let prev = req.config.prev_result()?.ok_or_else(|| {
-        CniError::invalid_config("prevResult", "CHECK needs the result of ADD")
-    })?;
+    let prev = req
+        .config
+        .prev_result()?
+        .ok_or_else(|| CniError::invalid_config("prevResult", "CHECK needs the result of ADD"))?;
     let ifname = att.ifname.as_str();
     let mac = prev
         .interfaces
@@ -209,7 +210,7 @@ impl Plugin for VethPlugin {
         let (cfg, ipam) = VethConfig::parse(req)?;
         let netns = att.netns()?;
         let k = kernel::open(netns)?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         let ctx = Context {
             host: &k.host,
             ctr: &k.ctr,
@@ -223,7 +224,7 @@ impl Plugin for VethPlugin {
     fn del(&self, req: &CniRequest, att: &Attachment) -> Result<(), CniError> {
         VethConfig::parse(req)?;
         let host = LinuxNetlink::new()?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         let open_ctr = || kernel::open_ctr_for_del(att.netns.as_deref());
         veth_pair::del(&host, open_ctr, &exec, req, att)
     }
@@ -231,17 +232,17 @@ impl Plugin for VethPlugin {
     fn check(&self, req: &CniRequest, att: &Attachment) -> Result<(), CniError> {
         let (_, ipam) = VethConfig::parse(req)?;
         let k = kernel::open(att.netns()?)?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         check(&k.host, &k.ctr, &exec, req, att, &ipam)
     }
 
     fn gc(&self, req: &CniRequest, _valid: &[ValidAttachment]) -> Result<(), CniError> {
         let (_, ipam) = VethConfig::parse(req)?;
-        delegate::ipam_gc(&RawExec::new(req.cni_path.clone()), req, &ipam)
+        delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, &ipam)
     }
 
     fn status(&self, req: &CniRequest) -> Result<(), CniError> {
         let (_, ipam) = VethConfig::parse(req)?;
-        delegate::ipam_status(&RawExec::new(req.cni_path.clone()), req, &ipam)
+        delegate::ipam_status(&BuiltinExec::new(req.cni_path.clone()), req, &ipam)
     }
 }

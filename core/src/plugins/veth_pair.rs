@@ -3,8 +3,10 @@
 //!
 //! DEL is idempotent and tolerant: the netns, the interface and the reservation may each already
 //! be gone. The host end's name is derived from the attachment, so the pair is removed from the
-//! host side in one netlink call without entering the container's namespace; only when no such
-//! host end exists (an interface someone else created) is the container's namespace entered.
+//! host side without entering the container's namespace; only when no such host end exists (an
+//! interface someone else created) is the container's namespace entered. DEL returns once the
+//! kernel has unlisted the pair and leaves the slow rest of the teardown (an RCU barrier) to a
+//! detached child ([`Netlink::remove_link`]).
 
 use std::net::IpAddr;
 use std::os::fd::BorrowedFd;
@@ -14,7 +16,7 @@ use ipnetwork::IpNetwork;
 
 use crate::cni::delegate;
 use crate::cni::{Attachment, CniError, CniRequest, Interface, PluginExec};
-use crate::netlink::{LinkInfo, MacAddr, Netlink};
+use crate::netlink::{LinkInfo, MacAddr, Netlink, VethSpec};
 use crate::plugins::container;
 
 /// What ADD works with: both netlink handles, the container's netns, and the IPAM executor.
@@ -43,7 +45,8 @@ impl<N: Netlink> Context<'_, N> {
         Ok(())
     }
 
-    /// Creates the pair; a host end left over from a crashed ADD of the same attachment (its
+    /// Creates the pair in one message, the host end up and already a port of
+    /// `master` when given; a host end left over from a crashed ADD of the same attachment (its
     /// name is derived from the attachment) is removed first. Returns (host end, container end).
     pub(crate) fn create_veth(
         &self,
@@ -51,13 +54,22 @@ impl<N: Netlink> Context<'_, N> {
         ifname: &str,
         mtu: Option<u32>,
         mac: Option<MacAddr>,
+        master: Option<u32>,
     ) -> Result<(LinkInfo, LinkInfo), CniError> {
-        match self.host.create_veth(host_veth, ifname, self.ctr_ns, mtu, mac) {
+        let spec = VethSpec {
+            name: host_veth,
+            peer: ifname,
+            peer_ns: self.ctr_ns,
+            mtu,
+            peer_mac: mac,
+            master,
+            up: true,
+        };
+        match self.host.create_veth_with(&spec) {
             Err(e) if e.is_exists() && self.host.link_by_name(host_veth)?.is_some() => {
                 tracing::info!(host_veth, "removing a stale veth from an earlier ADD");
                 self.host.delete_link(host_veth)?;
-                self.host
-                    .create_veth(host_veth, ifname, self.ctr_ns, mtu, mac)?;
+                self.host.create_veth_with(&spec)?;
             }
             other => other?,
         }
@@ -111,11 +123,11 @@ fn remove_pair<N: Netlink>(
     att: &Attachment,
 ) -> Result<(), CniError> {
     let host_veth = container::host_veth_name(&att.container_id, &att.ifname);
-    if host.delete_link(&host_veth)? {
+    if host.remove_link(&host_veth)? {
         return Ok(());
     }
     if let Some(ctr) = open_ctr()? {
-        ctr.delete_link(att.ifname.as_str())?;
+        ctr.remove_link(att.ifname.as_str())?;
     }
     Ok(())
 }

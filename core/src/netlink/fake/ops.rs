@@ -1,6 +1,6 @@
 //! The [`Netlink`] implementation of [`FakeNetlink`].
 
-use std::os::fd::BorrowedFd;
+use crate::netlink::VethSpec;
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
@@ -96,15 +96,26 @@ impl Netlink for FakeNetlink {
         Ok(link.info.clone())
     }
 
-    fn create_veth(
-        &self,
-        name: &str,
-        peer: &str,
-        peer_ns: BorrowedFd<'_>,
-        mtu: Option<u32>,
-        peer_mac: Option<MacAddr>,
-    ) -> Result<(), NetlinkError> {
+    fn create_veth_with(&self, spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
+        let VethSpec {
+            name,
+            peer,
+            peer_ns,
+            mtu,
+            peer_mac,
+            master,
+            up,
+        } = *spec;
         let op = || format!("create veth {name} with peer {peer}");
+        if let Some(m) = master {
+            let is_bridge = matches!(
+                self.state().links.get(&m).map(|l| &l.info.kind),
+                Some(Some(LinkKind::Bridge))
+            );
+            if !is_bridge {
+                return Err(err(op(), libc::ENODEV));
+            }
+        }
         let call = NetlinkCall::CreateVeth {
             name: name.into(),
             peer: peer.into(),
@@ -140,7 +151,25 @@ impl Netlink for FakeNetlink {
             .veths
             .insert(host, (Arc::downgrade(&target), remote));
         lock(&target.peers).veths.insert(remote, (host_weak, host));
+        if let Some(link) = self.state().links.get_mut(&host) {
+            link.info.master = master;
+            (link.info.admin_up, link.info.oper_up) = (up, up);
+        }
         Ok(())
+    }
+
+    fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError> {
+        let Some(name) = self.state().links.get(&index).map(|l| l.info.name.clone()) else {
+            return Err(err(format!("set arp_notify of #{index}"), libc::ENODEV));
+        };
+        self.set_sysctl(
+            &format!("net/ipv4/conf/{name}/arp_notify"),
+            if on { "1" } else { "0" },
+        )
+    }
+
+    fn remove_link(&self, name: &str) -> Result<bool, NetlinkError> {
+        self.delete_link(name)
     }
 
     fn delete_link(&self, name: &str) -> Result<bool, NetlinkError> {

@@ -1,6 +1,6 @@
 //! Link messages: building RTM_{NEW,DEL,SET,GET}LINK requests and decoding link replies.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::AsRawFd;
 
 use netlink_packet_core::DefaultNla;
 use netlink_packet_route::AddressFamily;
@@ -10,7 +10,7 @@ use netlink_packet_route::link::{
     InfoVeth, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, LinkProtoInfoBridge,
 };
 
-use crate::netlink::{LinkInfo, LinkKind, MacAddr};
+use crate::netlink::{LinkInfo, LinkKind, MacAddr, VethSpec};
 
 /// `IFLA_BRPORT_MODE` (hairpin) from `<linux/if_link.h>`.
 const IFLA_BRPORT_MODE: u16 = 4;
@@ -110,25 +110,51 @@ pub(super) fn new_bridge(
     RouteNetlinkMessage::NewLink(message(0, attrs))
 }
 
-/// RTM_NEWLINK for a veth pair whose peer is created directly in `peer_ns`.
-pub(super) fn new_veth(
-    name: &str,
-    peer: &str,
-    peer_ns: BorrowedFd<'_>,
-    mtu: Option<u32>,
-    peer_mac: Option<MacAddr>,
-) -> RouteNetlinkMessage {
-    let mut peer_attrs = vec![LinkAttribute::IfName(peer.to_owned())];
-    peer_attrs.extend(mtu.map(LinkAttribute::Mtu));
-    peer_attrs.push(LinkAttribute::NetNsFd(peer_ns.as_raw_fd()));
-    peer_attrs.extend(peer_mac.map(|m| LinkAttribute::Address(m.0.to_vec())));
-    let mut attrs = vec![LinkAttribute::IfName(name.to_owned())];
-    attrs.extend(mtu.map(LinkAttribute::Mtu));
+/// RTM_NEWLINK for a veth pair whose peer is created directly in its namespace, optionally
+/// enslaved and up.
+pub(super) fn new_veth(spec: &VethSpec<'_>) -> RouteNetlinkMessage {
+    let mut peer_attrs = vec![LinkAttribute::IfName(spec.peer.to_owned())];
+    peer_attrs.extend(spec.mtu.map(LinkAttribute::Mtu));
+    peer_attrs.push(LinkAttribute::NetNsFd(spec.peer_ns.as_raw_fd()));
+    peer_attrs.extend(spec.peer_mac.map(|m| LinkAttribute::Address(m.0.to_vec())));
+    let mut attrs = vec![LinkAttribute::IfName(spec.name.to_owned())];
+    attrs.extend(spec.mtu.map(LinkAttribute::Mtu));
+    attrs.extend(spec.master.map(LinkAttribute::Controller));
+    // The peer cannot be created up: the kernel opens it before the pair is linked (ENOTCONN).
+    let peer = message(0, peer_attrs);
     attrs.push(LinkAttribute::LinkInfo(vec![
         NlLinkInfo::Kind(InfoKind::Veth),
-        NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(message(0, peer_attrs)))),
+        NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
     ]));
-    RouteNetlinkMessage::NewLink(message(0, attrs))
+    let mut msg = message(0, attrs);
+    if spec.up {
+        msg.header.flags = UP;
+        msg.header.change_mask = UP;
+    }
+    RouteNetlinkMessage::NewLink(msg)
+}
+
+/// `IFLA_AF_SPEC`, the attribute carrying per-family link settings.
+const IFLA_AF_SPEC: u16 = 26;
+/// `IFLA_INET_CONF` inside the `AF_INET` part of `IFLA_AF_SPEC`.
+const IFLA_INET_CONF: u16 = 1;
+/// `IPV4_DEVCONF_ARP_NOTIFY` (include/uapi/linux/ip.h).
+const IPV4_DEVCONF_ARP_NOTIFY: u16 = 22;
+
+/// RTM_SETLINK setting one IPv4 devconf value: `IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF {
+/// key: value } } }`. Only the named key is sent, so the others stay as they are.
+pub(super) fn set_arp_notify(index: u32, on: bool) -> RouteNetlinkMessage {
+    let nla = |kind: u16, payload: &[u8]| {
+        let mut out = Vec::with_capacity(4 + payload.len());
+        out.extend_from_slice(&(4 + payload.len() as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(payload);
+        out
+    };
+    let conf = nla(IPV4_DEVCONF_ARP_NOTIFY, &u32::from(on).to_ne_bytes());
+    let inet = nla(libc::AF_INET as u16, &nla(IFLA_INET_CONF, &conf));
+    let attr = LinkAttribute::Other(DefaultNla::new(IFLA_AF_SPEC, inet));
+    RouteNetlinkMessage::SetLink(message(index, vec![attr]))
 }
 
 /// RTM_DELLINK by name.

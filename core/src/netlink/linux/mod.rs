@@ -6,18 +6,19 @@
 //! the request/ACK/dump exchange.
 
 mod addr;
+mod detach;
 mod link;
 mod route;
 mod socket;
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 
 use self::socket::{Transport, TxError};
 use crate::netlink::{
-    Address, IpFamily, LinkInfo, LinkKind, MacAddr, Netlink, NetlinkError, Route,
+    Address, IpFamily, LinkInfo, LinkKind, MacAddr, Netlink, NetlinkError, Route, VethSpec,
 };
 use crate::netns::{self, Netns};
 use crate::sysctl;
@@ -156,20 +157,22 @@ impl Netlink for LinuxNetlink {
         }
     }
 
-    fn create_veth(
-        &self,
-        name: &str,
-        peer: &str,
-        peer_ns: BorrowedFd<'_>,
-        mtu: Option<u32>,
-        peer_mac: Option<MacAddr>,
-    ) -> Result<(), NetlinkError> {
-        tracing::debug!(name, peer, "netlink: create veth");
-        let msg = link::new_veth(name, peer, peer_ns, mtu, peer_mac);
+    fn create_veth_with(&self, spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
+        let (name, peer) = (spec.name, spec.peer);
+        tracing::debug!(name, peer, master = ?spec.master, "netlink: create veth");
         self.tx
-            .request(msg, NLM_F_CREATE | NLM_F_EXCL)
+            .request(link::new_veth(spec), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
             .map_err(|e| e.with_op(format!("create veth {name} with peer {peer}")))
+    }
+
+    fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError> {
+        let what = if on {
+            "set arp_notify on"
+        } else {
+            "set arp_notify off"
+        };
+        self.change_link(index, what, link::set_arp_notify(index, on))
     }
 
     fn delete_link(&self, name: &str) -> Result<bool, NetlinkError> {
@@ -179,6 +182,19 @@ impl Netlink for LinuxNetlink {
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(false),
             Err(e) => Err(e.with_op(format!("delete link {name}"))),
         }
+    }
+
+    fn remove_link(&self, name: &str) -> Result<bool, NetlinkError> {
+        let Some(link) = self.link_by_name(name)? else {
+            return Ok(false);
+        };
+        tracing::debug!(name, "netlink: remove link (detached)");
+        let outcome = self.in_netns(|| detach::delete_detached(link.index))??;
+        if outcome == detach::Detached::Announced || self.link_by_index(link.index)?.is_none() {
+            return Ok(true);
+        }
+        tracing::warn!(name, "detached delete unconfirmed, deleting in place");
+        self.delete_link(name)
     }
 
     fn set_up(&self, index: u32) -> Result<(), NetlinkError> {

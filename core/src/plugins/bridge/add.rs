@@ -3,10 +3,10 @@
 use ipnetwork::IpNetwork;
 
 use super::config::BridgeConfig;
+use crate::cni::Route as CniRoute;
 use crate::cni::delegate;
 use crate::cni::{Attachment, CniError, CniRequest, CniResult, IpConfig};
-use crate::cni::Route as CniRoute;
-use crate::netlink::{IpFamily, LinkInfo, Netlink, NetlinkError};
+use crate::netlink::{IpFamily, LinkInfo, LinkKind, Netlink, NetlinkError};
 use crate::plugins::container;
 use crate::plugins::veth_pair::{Context, first_host, iface};
 
@@ -39,7 +39,17 @@ pub fn add<N: Netlink>(
 
 /// Creates the bridge if missing, brings it up and applies promiscuous mode.
 fn ensure_bridge<N: Netlink>(host: &N, cfg: &BridgeConfig) -> Result<LinkInfo, CniError> {
-    let br = match host.ensure_bridge(&cfg.bridge, cfg.mtu, None, cfg.vlan_filtering()) {
+    // A bridge without an address of its own takes the lowest MAC of its ports, so its MAC
+    // (the containers' gateway MAC) would change as containers come and go.
+    let mac = Some(bridge_mac(&cfg.bridge));
+    let existing = host
+        .link_by_name(&cfg.bridge)?
+        .filter(|l| l.kind == Some(LinkKind::Bridge));
+    let created = match existing {
+        Some(br) => Ok(br),
+        None => host.ensure_bridge(&cfg.bridge, cfg.mtu, mac, cfg.vlan_filtering()),
+    };
+    let br = match created {
         Err(e) if cfg.vlan_filtering() && e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
             return Err(NetlinkError::Kernel {
                 op: format!(
@@ -72,14 +82,16 @@ fn attach<N: Netlink>(
     allocated: CniResult,
 ) -> Result<CniResult, CniError> {
     let ifname = att.ifname.as_str();
-    let (hv, cl) = ctx.create_veth(host_veth, ifname, cfg.mtu, mac)?;
+    let (hv, cl) = ctx.create_veth(host_veth, ifname, cfg.mtu, mac, Some(bridge.index))?;
     setup_port(ctx.host, cfg, bridge, &hv)?;
     let ips: Vec<IpConfig> = allocated
         .ips
         .iter()
         .map(|ip| IpConfig {
             interface: Some(2),
-            gateway: ip.gateway.or_else(|| cfg.is_gateway.then(|| first_host(ip.address))),
+            gateway: ip
+                .gateway
+                .or_else(|| cfg.is_gateway.then(|| first_host(ip.address))),
             ..ip.clone()
         })
         .collect();
@@ -87,7 +99,9 @@ fn attach<N: Netlink>(
     if cfg.is_default_gateway {
         add_default_routes(&mut routes, &ips);
     }
-    if !cfg.disable_container_interface {
+    if cfg.disable_container_interface {
+        ctx.ctr.set_down(cl.index)?;
+    } else {
         container::configure(ctx.ctr, &cl, &ips, &routes, cfg.enabledad)?;
     }
     if cfg.is_gateway {
@@ -112,14 +126,20 @@ fn attach<N: Netlink>(
     })
 }
 
-/// Enslaves the host end, sets hairpin/isolation/VLANs, and brings it up.
+/// A stable, locally administered unicast MAC derived from the bridge's name.
+fn bridge_mac(name: &str) -> crate::netlink::MacAddr {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(name.as_bytes());
+    crate::netlink::MacAddr([0x02, d[0], d[1], d[2], d[3], d[4]])
+}
+
+/// Sets hairpin, isolation and VLANs on the host end (already a port of the bridge, and up).
 fn setup_port<N: Netlink>(
     host: &N,
     cfg: &BridgeConfig,
     bridge: &LinkInfo,
     hv: &LinkInfo,
 ) -> Result<(), CniError> {
-    host.set_master(hv.index, bridge.index)?;
     if cfg.hairpin_mode {
         host.set_hairpin(hv.index, true)?;
     }
@@ -138,7 +158,6 @@ fn setup_port<N: Netlink>(
     for vid in cfg.trunk_ids() {
         host.bridge_vlan_add(hv.index, vid, false, false, false)?;
     }
-    host.set_up(hv.index)?;
     Ok(())
 }
 

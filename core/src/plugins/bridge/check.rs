@@ -16,9 +16,10 @@ pub fn check<N: Netlink>(
     att: &Attachment,
     cfg: &BridgeConfig,
 ) -> Result<(), CniError> {
-    let prev = req.config.prev_result()?.ok_or_else(|| {
-        CniError::invalid_config("prevResult", "CHECK needs the result of ADD")
-    })?;
+    let prev = req
+        .config
+        .prev_result()?
+        .ok_or_else(|| CniError::invalid_config("prevResult", "CHECK needs the result of ADD"))?;
     let fail = |reason: String| CniError::CheckFailed { reason };
     let br = host
         .link_by_name(&cfg.bridge)?

@@ -13,8 +13,9 @@ pub mod config;
 use std::os::fd::AsFd;
 
 use crate::cni::delegate;
-use crate::cni::{Attachment, CniError, CniRequest, CniResult, Plugin, RawExec, ValidAttachment};
+use crate::cni::{Attachment, CniError, CniRequest, CniResult, Plugin, ValidAttachment};
 use crate::netlink::LinuxNetlink;
+use crate::plugins::builtin_exec::BuiltinExec;
 use crate::plugins::{kernel, veth_pair};
 
 pub use config::BridgeConfig;
@@ -27,7 +28,7 @@ impl Plugin for BridgePlugin {
         let cfg = BridgeConfig::parse(&req.config)?;
         let netns = att.netns()?;
         let k = kernel::open(netns)?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         let ctx = veth_pair::Context {
             host: &k.host,
             ctr: &k.ctr,
@@ -40,7 +41,7 @@ impl Plugin for BridgePlugin {
 
     fn del(&self, req: &CniRequest, att: &Attachment) -> Result<(), CniError> {
         let _cfg = BridgeConfig::parse(&req.config)?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         let host = LinuxNetlink::new()?;
         let open_ctr = || kernel::open_ctr_for_del(att.netns.as_deref());
         veth_pair::del(&host, open_ctr, &exec, req, att)
@@ -49,14 +50,14 @@ impl Plugin for BridgePlugin {
     fn check(&self, req: &CniRequest, att: &Attachment) -> Result<(), CniError> {
         let cfg = BridgeConfig::parse(&req.config)?;
         let k = kernel::open(att.netns()?)?;
-        let exec = RawExec::new(req.cni_path.clone());
+        let exec = BuiltinExec::new(req.cni_path.clone());
         check::check(&k.host, &k.ctr, &exec, req, att, &cfg)
     }
 
     fn gc(&self, req: &CniRequest, _valid: &[ValidAttachment]) -> Result<(), CniError> {
         // The bridge keeps no per-attachment state of its own: a veth dies with its netns.
         match req.config.ipam_type() {
-            Some(ipam) => delegate::ipam_gc(&RawExec::new(req.cni_path.clone()), req, ipam),
+            Some(ipam) => delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, ipam),
             None => Ok(()),
         }
     }
@@ -64,7 +65,7 @@ impl Plugin for BridgePlugin {
     fn status(&self, req: &CniRequest) -> Result<(), CniError> {
         BridgeConfig::parse(&req.config)?;
         match req.config.ipam_type() {
-            Some(ipam) => delegate::ipam_status(&RawExec::new(req.cni_path.clone()), req, ipam),
+            Some(ipam) => delegate::ipam_status(&BuiltinExec::new(req.cni_path.clone()), req, ipam),
             None => Ok(()),
         }
     }
