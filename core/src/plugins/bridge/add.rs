@@ -162,34 +162,42 @@ fn setup_port<N: Netlink>(
 }
 
 /// Puts `gw` on the bridge. A different IPv4 address (or an overlapping IPv6 one) already there
-/// is an error, or is replaced with `forceAddress`. EEXIST from a concurrent ADD is fine.
+/// is an error, or is replaced with `forceAddress`. EEXIST (the gateway is already there, as for
+/// every container after the first, or a concurrent ADD put it there) ends it at once, so the
+/// common case costs one netlink call and no dump of the host's addresses.
 fn ensure_gateway<N: Netlink>(
     host: &N,
     bridge: &LinkInfo,
     gw: IpNetwork,
     force: bool,
 ) -> Result<(), CniError> {
-    let existing = host.addresses(Some(bridge.index))?;
-    if existing.iter().any(|a| a.addr == gw) {
-        return Ok(());
-    }
-    for a in existing.iter().filter(|a| conflicts(a.addr, gw)) {
-        if !force {
-            return Err(CniError::invalid_config(
-                "bridge",
-                format!(
-                    "bridge {} already has address {}, not the gateway {gw}; \
-                     set forceAddress to replace it",
-                    bridge.name, a.addr
-                ),
-            ));
-        }
-        host.del_address(bridge.index, a.addr)?;
-    }
     match host.add_address(bridge.index, gw) {
-        Err(e) if e.is_exists() => Ok(()),
-        other => Ok(other?),
+        Err(e) if e.is_exists() => return Ok(()),
+        other => other?,
     }
+    let existing = host.addresses(Some(bridge.index))?;
+    let conflicting: Vec<IpNetwork> = existing
+        .iter()
+        .map(|a| a.addr)
+        .filter(|a| conflicts(*a, gw))
+        .collect();
+    if let Some(other) = conflicting.first().filter(|_| !force) {
+        if let Err(e) = host.del_address(bridge.index, gw) {
+            tracing::warn!(%e, %gw, "could not take back the gateway address");
+        }
+        return Err(CniError::invalid_config(
+            "bridge",
+            format!(
+                "bridge {} already has address {other}, not the gateway {gw}; \
+                 set forceAddress to replace it",
+                bridge.name
+            ),
+        ));
+    }
+    for other in conflicting {
+        host.del_address(bridge.index, other)?;
+    }
+    Ok(())
 }
 
 fn conflicts(have: IpNetwork, want: IpNetwork) -> bool {
