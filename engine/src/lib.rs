@@ -7,5 +7,8 @@ pub mod clock;
 pub mod digest;
 pub mod image;
 
+pub mod ids;
+pub mod size;
+pub mod storage;
 #[cfg(test)]
 mod test_tar;
