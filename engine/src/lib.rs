@@ -10,5 +10,7 @@ pub mod image;
 pub mod ids;
 pub mod size;
 pub mod storage;
+pub mod store;
 #[cfg(test)]
 mod test_tar;
+pub mod volume;
