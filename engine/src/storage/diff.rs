@@ -113,6 +113,8 @@ impl<'a> LayerWriter<'a> {
         h.set_mode(0o644);
         h.set_size(0);
         h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
         tar.append_data(&mut h, rel, io::empty()).map_err(werr)
     }
 
@@ -158,6 +160,9 @@ fn append_xattrs(
     let mut h = Header::new_ustar();
     h.set_entry_type(EntryType::XHeader);
     h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
     h.set_size(data.len() as u64);
     let name = format!(
         "PaxHeaders/{}",
