@@ -23,7 +23,9 @@ fn main() -> Result<()> {
         ["mkimage", out, ref layers @ ..] => mkimage(Path::new(out), layers),
         ["load", root, archive] => load(Path::new(root), Path::new(archive)),
         ["mount", root, layers, iters] => mount(Path::new(root), layers.parse()?, iters.parse()?),
-        _ => bail!("usage: storage_bench mkimage OUT LAYER... | load ROOT ARCHIVE | mount ROOT LAYERS ITERS"),
+        _ => bail!(
+            "usage: storage_bench mkimage OUT LAYER... | load ROOT ARCHIVE | mount ROOT LAYERS ITERS"
+        ),
     }
 }
 
@@ -36,7 +38,14 @@ fn mkimage(out: &Path, layers: &[&str]) -> Result<()> {
         let layer = store.put_layer(Box::new(f), None)?;
         let last = i + 1 == layers.len();
         let reference = last.then(|| ImageRef::parse("bench:big")).transpose()?;
-        id = Some(store.create_image(id.as_ref(), &layer, &ImageOptions { reference, ..Default::default() })?);
+        id = Some(store.create_image(
+            id.as_ref(),
+            &layer,
+            &ImageOptions {
+                reference,
+                ..Default::default()
+            },
+        )?);
     }
     store.save(&["bench:big"], File::create(out)?)?;
     Ok(())

@@ -85,7 +85,7 @@ impl Store {
     pub fn unpack(&self, image: &Digest) -> Result<Vec<LayerMeta>, StoreError> {
         let rec = self.images.record(image.as_str())?;
         let blobs = self.images.blobs();
-        let mut open = |d: &Digest| -> std::io::Result<Box<dyn Read>> {
+        let mut open = |d: &Digest| -> std::io::Result<Box<dyn Read + Send>> {
             let f = File::open(blobs.path(d))?;
             Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
         };

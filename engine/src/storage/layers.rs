@@ -30,8 +30,9 @@ pub struct LayerMeta {
     pub content_size: u64,
 }
 
-/// Opens the uncompressed tar of a layer by diff id.
-pub type OpenLayer<'a> = dyn FnMut(&Digest) -> io::Result<Box<dyn Read>> + 'a;
+/// Opens the uncompressed tar of a layer by diff id (called twice per layer: one reader is
+/// unpacked, the other hashed on a helper thread to check the diff id).
+pub type OpenLayer<'a> = dyn FnMut(&Digest) -> io::Result<Box<dyn Read + Send>> + 'a;
 
 impl<M: Mounter> Mounter for Arc<M> {
     fn mount_overlay(&self, cwd: &Path, options: &str, target: &Path) -> io::Result<()> {
@@ -151,13 +152,20 @@ impl LayerStore {
         parent: Option<Digest>,
         open: &mut OpenLayer<'_>,
     ) -> Result<LayerMeta, StorageError> {
-        let src = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
-        let mut hashing = HashingReader::new(src);
-        let summary = self
-            .driver
-            .create_layer(chain, parent.as_ref(), &mut hashing)?;
-        io::copy(&mut hashing, &mut io::sink()).map_err(|source| StorageError::Tar { source })?;
-        let (actual, _) = hashing.finish();
+        let check = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
+        let hasher = std::thread::spawn(move || -> io::Result<Digest> {
+            let mut r = HashingReader::new(check);
+            io::copy(&mut r, &mut io::sink())?;
+            Ok(r.finish().0)
+        });
+        let mut src = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
+        let summary = self.driver.create_layer(chain, parent.as_ref(), &mut src);
+        let actual = hasher
+            .join()
+            .map_err(|_| io::Error::other("hashing thread panicked"))
+            .and_then(|r| r)
+            .map_err(StorageError::io("hash layer", diff_id.as_str()))?;
+        let summary = summary?;
         if actual != *diff_id {
             self.driver.remove_layer(chain)?;
             return Err(StorageError::LayerDigest {

@@ -171,20 +171,24 @@ fn vfs_store(root: &Path) -> LayerStore {
 }
 
 /// Layer tars by diff id, as the image store would serve them.
-struct Blobs(std::collections::HashMap<Digest, Vec<u8>>, usize);
+/// The second field records which layers were opened (twice per unpack: extract + hash).
+struct Blobs(std::collections::HashMap<Digest, Vec<u8>>, Vec<Digest>);
 
 impl Blobs {
     fn new(tars: &[Vec<u8>]) -> (Self, Vec<Digest>) {
         let ids: Vec<Digest> = tars.iter().map(|t| Digest::of_bytes(t)).collect();
         (
-            Self(ids.iter().cloned().zip(tars.iter().cloned()).collect(), 0),
+            Self(
+                ids.iter().cloned().zip(tars.iter().cloned()).collect(),
+                Vec::new(),
+            ),
             ids,
         )
     }
-    fn open(&mut self) -> impl FnMut(&Digest) -> std::io::Result<Box<dyn Read>> + '_ {
+    fn open(&mut self) -> impl FnMut(&Digest) -> std::io::Result<Box<dyn Read + Send>> + '_ {
         |d| {
-            self.1 += 1;
-            Ok(Box::new(std::io::Cursor::new(self.0[d].clone())) as Box<dyn Read>)
+            self.1.push(d.clone());
+            Ok(Box::new(std::io::Cursor::new(self.0[d].clone())) as Box<dyn Read + Send>)
         }
     }
 }
@@ -264,14 +268,20 @@ fn layers_are_unpacked_once_and_shared_by_chain_id() {
         other_top,
     ]);
     store.ensure_layers(&ids[..3], &mut blobs.open()).unwrap();
-    assert_eq!(blobs.1, 3);
+    let opened: HashSet<Digest> = blobs.1.drain(..).collect();
+    assert_eq!(opened, ids[..3].iter().cloned().collect());
     let s2 = store
         .ensure_layers(
             &[ids[0].clone(), ids[1].clone(), ids[3].clone()],
             &mut blobs.open(),
         )
         .unwrap();
-    assert_eq!(blobs.1, 4, "shared base layers were unpacked again");
+    let opened: HashSet<Digest> = blobs.1.drain(..).collect();
+    assert_eq!(
+        opened,
+        [ids[3].clone()].into(),
+        "shared base layers were unpacked again"
+    );
     assert_eq!(store.layers().unwrap().len(), 4);
     let keep: HashSet<Digest> = [s2[2].chain_id.clone()].into();
     let removed = store.remove_unused(&keep).unwrap();
@@ -290,7 +300,8 @@ fn a_layer_that_does_not_match_its_diff_id_is_refused_and_not_kept() {
     let good = TarBuilder::new().file("f", b"good").build();
     let evil = TarBuilder::new().file("f", b"evil").build();
     let id = Digest::of_bytes(&good);
-    let mut open = |_: &Digest| Ok(Box::new(std::io::Cursor::new(evil.clone())) as Box<dyn Read>);
+    let mut open =
+        |_: &Digest| Ok(Box::new(std::io::Cursor::new(evil.clone())) as Box<dyn Read + Send>);
     let err = store
         .ensure_layers(std::slice::from_ref(&id), &mut open)
         .unwrap_err();
