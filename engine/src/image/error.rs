@@ -1,0 +1,119 @@
+//! The image layer's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::digest::{Digest, DigestError};
+
+/// What can go wrong in the image store (`berth import/load/save/images/tag/rmi/...`).
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// A filesystem operation on the store failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being attempted, e.g. "write blob".
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading the input stream (a tarball or archive) failed.
+    #[error("read {what}: {source}")]
+    Read {
+        /// What was being read.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the output stream (a saved archive) failed.
+    #[error("write {what}: {source}")]
+    Write {
+        /// What was being written.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Content did not hash to the digest it was announced with.
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// What was being verified.
+        what: String,
+        /// The announced digest.
+        expected: Digest,
+        /// The digest of the bytes actually received.
+        actual: Digest,
+    },
+    /// A malformed digest string.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    /// A malformed `NAME[:TAG]` reference.
+    #[error("invalid reference format {reference:?}: {reason}")]
+    InvalidReference {
+        /// The string given.
+        reference: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// No image matches the reference or id.
+    #[error("no such image: {0}")]
+    NotFound(String),
+    /// A short id prefix matches several images.
+    #[error("image id prefix {0} is ambiguous")]
+    Ambiguous(String),
+    /// The image is used by a container and `force` was not given.
+    #[error("unable to remove image {id}: in use by a container (use force)")]
+    InUse {
+        /// The image id.
+        id: Digest,
+    },
+    /// Removing by id an image that has several tags needs `force` (as `docker rmi`).
+    #[error("unable to remove image {id}: referenced by several tags (use force)")]
+    MultipleTags {
+        /// The image id.
+        id: Digest,
+    },
+    /// A JSON document (manifest, config, index) could not be decoded or encoded.
+    #[error("decode {what}: {source}")]
+    Json {
+        /// Which document.
+        what: String,
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An OCI document could not be built or parsed.
+    #[error("{what}: {source}")]
+    Oci {
+        /// Which document.
+        what: &'static str,
+        /// The oci-spec error.
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+    /// A `docker save` or OCI layout archive is missing a piece or is malformed.
+    #[error("invalid image archive: {reason}")]
+    InvalidArchive {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A layer or manifest has a media type the engine cannot handle.
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
+}
+
+impl ImageError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { op, path, source }
+    }
+
+    pub(crate) fn archive(reason: impl Into<String>) -> Self {
+        Self::InvalidArchive {
+            reason: reason.into(),
+        }
+    }
+}

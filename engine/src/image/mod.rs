@@ -1,0 +1,26 @@
+//! The image store (`berth import/load/save/images/tag/rmi/image inspect/history/image prune`):
+//! blobs by sha256 under `<root>/images/blobs/sha256`, OCI manifests and configs, and an index
+//! of names and tags. Layers are kept as verified, uncompressed tars; unpacking them into
+//! directories is the job of [`crate::storage`].
+
+mod archive_load;
+mod archive_save;
+pub mod blob;
+pub mod compress;
+mod error;
+mod index;
+mod inspect;
+mod reference;
+mod remove;
+mod store;
+
+pub use archive_load::LoadedImage;
+pub use error::ImageError;
+pub use index::ImageRecord;
+pub use inspect::{HistoryEntry, ImageInspect};
+pub use reference::{DEFAULT_TAG, ImageRef};
+pub use remove::{PruneReport, RemoveEvent};
+pub use store::{ImageOptions, ImageStore, ImageSummary, StoredLayer};
+
+#[cfg(test)]
+mod tests;

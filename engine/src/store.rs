@@ -1,0 +1,233 @@
+//! [`Store`]: the image store, the layer store and the volumes under one root, and the
+//! operations that need more than one of them (import/load then unpack, rmi then layer GC,
+//! container roots, commit, sizes). Each `berth` image/volume command is one call here or on
+//! one of the three stores.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::digest::Digest;
+use crate::image::{ImageError, ImageOptions, ImageStore, LoadedImage, PruneReport, RemoveEvent};
+use crate::size::{ContainerSize, ContainerUsage, ImageUsage, SystemDf, VolumeUsage, system_df};
+use crate::storage::{DriverKind, LayerMeta, LayerStore, RwLayerId, StorageError};
+use crate::volume::{VolumeError, VolumeStore};
+
+/// Errors of operations that span stores.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// From the image store.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// From the layer store or a storage driver.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// From the volume store.
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
+}
+
+/// Images, layers and volumes under one `--root`.
+pub struct Store {
+    images: ImageStore,
+    layers: LayerStore,
+    volumes: VolumeStore,
+}
+
+impl Store {
+    /// Opens everything under `root` with the given storage driver.
+    pub fn open(root: &Path, driver: DriverKind) -> Result<Self, StoreError> {
+        Self::with_layer_store(root, LayerStore::open(root, driver)?)
+    }
+
+    /// Opens with a ready layer store (e.g. one over a fake mounter).
+    pub fn with_layer_store(root: &Path, layers: LayerStore) -> Result<Self, StoreError> {
+        Ok(Self {
+            images: ImageStore::open(root)?,
+            layers,
+            volumes: VolumeStore::open(root)?,
+        })
+    }
+
+    /// The image store (`images`, `tag`, `image inspect`, `history`, `save`).
+    pub fn images(&self) -> &ImageStore {
+        &self.images
+    }
+
+    /// The layer store and its driver.
+    pub fn layers(&self) -> &LayerStore {
+        &self.layers
+    }
+
+    /// The volume store (`volume create|ls|inspect|rm|prune`).
+    pub fn volumes(&self) -> &VolumeStore {
+        &self.volumes
+    }
+
+    /// `berth import`: stores the tarball as a one-layer image and unpacks it.
+    pub fn import(&self, src: impl Read, opts: &ImageOptions) -> Result<Digest, StoreError> {
+        let id = self.images.import(src, opts)?;
+        self.unpack(&id)?;
+        Ok(id)
+    }
+
+    /// `berth load`: stores every image of the archive and unpacks its layers.
+    pub fn load(&self, src: impl Read) -> Result<Vec<LoadedImage>, StoreError> {
+        let loaded = self.images.load(src)?;
+        for l in &loaded {
+            self.unpack(&l.id)?;
+        }
+        Ok(loaded)
+    }
+
+    /// Unpacks whatever layers of the image are missing; returns its stack, base first.
+    pub fn unpack(&self, image: &Digest) -> Result<Vec<LayerMeta>, StoreError> {
+        let rec = self.images.record(image.as_str())?;
+        let blobs = self.images.blobs();
+        let mut open = |d: &Digest| -> std::io::Result<Box<dyn Read + Send>> {
+            let f = File::open(blobs.path(d))?;
+            Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
+        };
+        Ok(self.layers.ensure_layers(&rec.layers, &mut open)?)
+    }
+
+    /// `berth rmi`: removes the image (see [`ImageStore::remove`]) and the unpacked layers no
+    /// image or container needs any more.
+    pub fn remove_image(
+        &self,
+        name: &str,
+        force: bool,
+        in_use: &dyn Fn(&Digest) -> bool,
+    ) -> Result<Vec<RemoveEvent>, StoreError> {
+        let events = self.images.remove(name, force, in_use)?;
+        self.remove_unused_layers()?;
+        Ok(events)
+    }
+
+    /// `berth image prune`, then layer GC.
+    pub fn prune_images(
+        &self,
+        all: bool,
+        in_use: &dyn Fn(&Digest) -> bool,
+    ) -> Result<PruneReport, StoreError> {
+        let report = self.images.prune(all, in_use)?;
+        self.remove_unused_layers()?;
+        Ok(report)
+    }
+
+    fn remove_unused_layers(&self) -> Result<Vec<Digest>, StoreError> {
+        let keep: HashSet<Digest> = self
+            .images
+            .records()?
+            .iter()
+            .filter_map(|r| Digest::chain_ids(&r.layers).pop())
+            .collect();
+        Ok(self.layers.remove_unused(&keep)?)
+    }
+
+    /// Creates the container's writable layer over the image `image` (name or id), unpacking
+    /// the image first if needed. Returns the image id.
+    pub fn create_container_root(
+        &self,
+        container: &RwLayerId,
+        image: &str,
+    ) -> Result<Digest, StoreError> {
+        let id = self.images.resolve(image)?;
+        let stack = self.unpack(&id)?;
+        self.layers
+            .create_rw(container, stack.last().map(|m| &m.chain_id))?;
+        Ok(id)
+    }
+
+    /// Mounts the container's root and returns its path.
+    pub fn mount_container_root(&self, container: &RwLayerId) -> Result<PathBuf, StoreError> {
+        Ok(self.layers.driver().mount(container)?)
+    }
+
+    /// Unmounts the container's root.
+    pub fn unmount_container_root(&self, container: &RwLayerId) -> Result<(), StoreError> {
+        Ok(self.layers.driver().unmount(container)?)
+    }
+
+    /// Unmounts and deletes the container's writable layer.
+    pub fn remove_container_root(&self, container: &RwLayerId) -> Result<(), StoreError> {
+        Ok(self.layers.driver().remove_rw(container)?)
+    }
+
+    /// `berth commit`: the container's changes become a new layer over `image` (the image the
+    /// container was created from), unpacked and recorded as a new image.
+    pub fn commit(
+        &self,
+        container: &RwLayerId,
+        image: &Digest,
+        opts: &ImageOptions,
+    ) -> Result<Digest, StoreError> {
+        let mut tmp = self.images.blobs().temp_file()?;
+        self.layers.driver().diff(container, tmp.as_file_mut())?;
+        let f = File::open(tmp.path()).map_err(|source| StorageError::Io {
+            op: "reopen diff",
+            path: tmp.path().into(),
+            source,
+        })?;
+        let layer = self
+            .images
+            .put_layer(Box::new(BufReader::with_capacity(1 << 20, f)), None)?;
+        let mut opts = opts.clone();
+        opts.created_by
+            .get_or_insert_with(|| format!("berth commit {container}"));
+        let id = self.images.create_image(Some(image), &layer, &opts)?;
+        self.unpack(&id)?;
+        Ok(id)
+    }
+
+    /// `berth ps --size`: bytes in the writable layer, and that plus the image.
+    pub fn container_size(
+        &self,
+        container: &RwLayerId,
+        image: &Digest,
+    ) -> Result<ContainerSize, StoreError> {
+        let size = self.layers.driver().rw_size(container)?;
+        let image_size = self.images.record(image.as_str())?.size;
+        Ok(ContainerSize {
+            size,
+            virtual_size: image_size + size,
+        })
+    }
+
+    /// Every image with its layers' chain ids and sizes, for `system df`.
+    pub fn image_usage(&self) -> Result<Vec<ImageUsage>, StoreError> {
+        Ok(self
+            .images
+            .records()?
+            .into_iter()
+            .map(|r| ImageUsage {
+                layers: Digest::chain_ids(&r.layers)
+                    .into_iter()
+                    .zip(r.layer_sizes.iter().copied())
+                    .collect(),
+                id: r.id,
+            })
+            .collect())
+    }
+
+    /// `berth system df`, given the containers (from the container store) and which volumes
+    /// they mount.
+    pub fn system_df(
+        &self,
+        containers: &[ContainerUsage],
+        volume_in_use: &dyn Fn(&str) -> bool,
+    ) -> Result<SystemDf, StoreError> {
+        let mut volumes = Vec::new();
+        for v in self.volumes.list()? {
+            volumes.push(VolumeUsage {
+                size: self.volumes.size(&v.name)?,
+                in_use: volume_in_use(&v.name),
+            });
+        }
+        Ok(system_df(&self.image_usage()?, containers, &volumes))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+//! Facade tests over the vfs driver (no root): import, unpack, commit, sizes, rmi with GC.
+
+use std::fs;
+
+use super::*;
+use crate::image::ImageRef;
+use crate::test_tar::TarBuilder;
+
+fn opts(r: &str) -> ImageOptions {
+    ImageOptions {
+        reference: Some(ImageRef::parse(r).unwrap()),
+        ..Default::default()
+    }
+}
+
+fn never(_: &Digest) -> bool {
+    false
+}
+
+#[test]
+fn commit_of_a_vfs_container_gives_an_image_with_its_changes_and_deletions() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path(), DriverKind::Vfs).unwrap();
+    let tar = TarBuilder::new()
+        .file("etc/os", b"base")
+        .file("bin/tool", &[1u8; 300])
+        .build();
+    let base = s.import(&tar[..], &opts("base")).unwrap();
+    let c = RwLayerId::new("c1").unwrap();
+    assert_eq!(s.create_container_root(&c, "base").unwrap(), base);
+    let root = s.mount_container_root(&c).unwrap();
+    fs::write(root.join("etc/os"), b"changed!").unwrap();
+    fs::remove_file(root.join("bin/tool")).unwrap();
+    fs::write(root.join("new"), vec![5u8; 1000]).unwrap();
+
+    let size = s.container_size(&c, &base).unwrap();
+    assert_eq!(
+        size,
+        ContainerSize {
+            size: 1008,
+            virtual_size: 1008 + 304
+        }
+    );
+
+    let committed = s.commit(&c, &base, &opts("snap")).unwrap();
+    let c2 = RwLayerId::new("c2").unwrap();
+    s.create_container_root(&c2, "snap").unwrap();
+    let r2 = s.mount_container_root(&c2).unwrap();
+    assert_eq!(fs::read(r2.join("etc/os")).unwrap(), b"changed!");
+    assert!(!r2.join("bin/tool").exists(), "deletion was not committed");
+    assert_eq!(fs::read(r2.join("new")).unwrap().len(), 1000);
+    assert_eq!(s.images().record("snap").unwrap().layers.len(), 2);
+    assert_eq!(
+        s.images().history("snap").unwrap()[0].created_by,
+        "berth commit c1"
+    );
+
+    // The image stays while c2 uses it; removing it after the container frees its layer.
+    let used = |d: &Digest| *d == committed;
+    assert!(s.remove_image("snap", false, &used).is_err());
+    s.remove_container_root(&c2).unwrap();
+    let before = s.layers().layers().unwrap().len();
+    s.remove_image("snap", false, &never).unwrap();
+    assert_eq!(s.layers().layers().unwrap().len(), before - 1);
+}
+
+#[test]
+fn system_df_of_n_containers_is_image_plus_their_layers() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path(), DriverKind::Vfs).unwrap();
+    let tar = TarBuilder::new().file("f", &[0u8; 5000]).build();
+    let img = s.import(&tar[..], &opts("img")).unwrap();
+    let mut usage = Vec::new();
+    for (i, n) in [100usize, 200, 300].iter().enumerate() {
+        let c = RwLayerId::new(&format!("c{i}")).unwrap();
+        s.create_container_root(&c, "img").unwrap();
+        let root = s.mount_container_root(&c).unwrap();
+        fs::write(root.join("w"), vec![1u8; *n]).unwrap();
+        usage.push(ContainerUsage {
+            image: img.clone(),
+            rw_size: s.container_size(&c, &img).unwrap().size,
+            running: true,
+        });
+    }
+    let df = s.system_df(&usage, &|_| false).unwrap();
+    assert_eq!(df.images.size + df.containers.size, 5000 + 600);
+    assert_eq!(df.images.reclaimable, 0);
+}
