@@ -192,6 +192,7 @@ pub fn run<P: Plugin>(plugin: &P) -> ExitCode {
 
 /// Validates the request and calls the plugin. Pure apart from what the plugin does.
 pub fn dispatch<P: Plugin>(plugin: &P, env: &dyn Env, stdin: Vec<u8>) -> Outcome {
+    tracing::trace!(bytes = stdin.len(), "dispatching");
     let command = match required(env, "CNI_COMMAND").and_then(|c| Command::parse(&c)) {
         Ok(c) => c,
         Err(e) => return failure(Version::LATEST, &e),

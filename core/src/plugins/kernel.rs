@@ -21,8 +21,11 @@ pub(crate) struct Handles {
 /// netlink handles on both sides.
 pub(crate) fn open(netns: &Path) -> Result<Handles, CniError> {
     let ns = open_netns(netns)?;
+    tracing::trace!("netns opened");
     let ctr = LinuxNetlink::open_in(&ns)?;
+    tracing::trace!("container netlink opened");
     let host = LinuxNetlink::new()?;
+    tracing::trace!("host netlink opened");
     Ok(Handles { host, ns, ctr })
 }
 

@@ -18,8 +18,10 @@ pub fn add<N: Netlink>(
     cfg: &BridgeConfig,
 ) -> Result<CniResult, CniError> {
     ctx.ensure_ifname_free(att)?;
+    tracing::trace!("ifname is free");
     let mac = container::requested_mac(req)?;
     let bridge = ensure_bridge(ctx.host, cfg)?;
+    tracing::trace!("bridge ready");
     let ipam = req.config.ipam_type();
     let allocated = match ipam {
         Some(t) => delegate::ipam_add(ctx.exec, req, t)?,
