@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cni;
+pub mod firewall;
 pub mod ipam;
 pub mod names;
 pub mod netlink;

@@ -168,3 +168,59 @@ pub fn ping(from: &TestNetns, addr: &str) -> bool {
         .status
         .success()
 }
+
+/// Runs ADD of `bridge_conf`'s plugin and then `portmap` chained after it (with `maps` as
+/// `runtimeConfig.portMappings`), as a runtime would; returns the final result.
+pub fn add_with_ports(
+    host: &TestNetns,
+    ctr: &Path,
+    id: &str,
+    bridge_conf: &Value,
+    maps: &Value,
+) -> Result<Value, PluginOutput> {
+    let plugin = bridge_conf["type"].as_str().expect("type");
+    let first = Call::new(plugin, "ADD", id, Some(ctr)).run(host, bridge_conf);
+    if first.code != 0 {
+        return Err(first);
+    }
+    let pm = portmap_conf(bridge_conf, maps, &first.json);
+    let out = Call::new("portmap", "ADD", id, Some(ctr)).run(host, &pm);
+    if out.code != 0 {
+        // A runtime DELs after a failed ADD.
+        del_with_ports(host, ctr, id, bridge_conf, maps, &first.json);
+        return Err(out);
+    }
+    Ok(out.json)
+}
+
+/// The portmap config a runtime would send after `prev`.
+pub fn portmap_conf(bridge_conf: &Value, maps: &Value, prev: &Value) -> Value {
+    serde_json::json!({
+        "cniVersion": bridge_conf["cniVersion"],
+        "name": bridge_conf["name"],
+        "type": "portmap",
+        "runtimeConfig": {"portMappings": maps},
+        "prevResult": prev,
+    })
+}
+
+/// DEL of portmap then the main plugin, with `prev` as the cached result.
+pub fn del_with_ports(
+    host: &TestNetns,
+    ctr: &Path,
+    id: &str,
+    bridge_conf: &Value,
+    maps: &Value,
+    prev: &Value,
+) {
+    let pm = portmap_conf(bridge_conf, maps, prev);
+    Call::new("portmap", "DEL", id, Some(ctr))
+        .run(host, &pm)
+        .ok();
+    let mut main = bridge_conf.clone();
+    main["prevResult"] = prev.clone();
+    let plugin = bridge_conf["type"].as_str().expect("type");
+    Call::new(plugin, "DEL", id, Some(ctr))
+        .run(host, &main)
+        .ok();
+}

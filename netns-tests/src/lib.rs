@@ -5,6 +5,7 @@
 //! machine's own network namespace.
 
 pub mod cni;
+pub mod tcp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -142,6 +142,9 @@ pub enum LayerError {
     /// IP address management failed.
     #[error(transparent)]
     Ipam(#[from] crate::ipam::IpamError),
+    /// The firewall layer failed (code 102).
+    #[error(transparent)]
+    Firewall(#[from] crate::firewall::FirewallError),
 }
 
 impl CniError {
@@ -195,7 +198,7 @@ impl CniError {
 impl LayerError {
     /// 3 and 4 for a gone or wrong netns, 5 for I/O, 7 for bad IPAM config, 50 when no range
     /// has room (STATUS), 100 exhausted range, 101 netlink, 103 other IPAM refusals, 104 CHECK
-    /// found no reservation.
+    /// found no reservation, 102 firewall.
     fn code(&self) -> u32 {
         use crate::ipam::IpamError;
         use crate::netns::NetnsError;
@@ -204,6 +207,7 @@ impl LayerError {
             Self::Netns(NetnsError::NotNetns { .. }) => 4,
             Self::Netns(_) => 5,
             Self::Netlink(_) => 101,
+            Self::Firewall(_) => 102,
             Self::Ipam(e) => match e {
                 IpamError::Exhausted { .. } => 100,
                 IpamError::AllRangesExhausted { .. } => 50,
@@ -240,5 +244,6 @@ macro_rules! layer_from {
 layer_from!(
     crate::netns::NetnsError,
     crate::netlink::NetlinkError,
-    crate::ipam::IpamError
+    crate::ipam::IpamError,
+    crate::firewall::FirewallError
 );

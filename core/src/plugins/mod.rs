@@ -12,5 +12,6 @@ pub mod host;
 pub mod host_local;
 mod kernel;
 pub mod none;
+pub mod portmap;
 pub mod veth;
 pub mod veth_pair;

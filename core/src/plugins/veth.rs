@@ -16,6 +16,7 @@ use crate::cni::{
     Attachment, CniError, CniRequest, CniResult, IpConfig, Plugin, Route as CniRoute,
     ValidAttachment,
 };
+use crate::firewall::NftFirewall;
 use crate::netlink::{LinkInfo, LinuxNetlink, Netlink, Route, RouteScope};
 use crate::plugins::builtin_exec::BuiltinExec;
 use crate::plugins::veth_pair::{Context, first_host, iface};
@@ -28,6 +29,9 @@ pub struct VethConfig {
     /// Masquerade traffic leaving the network (needs the firewall layer).
     #[serde(default)]
     pub ip_masq: bool,
+    /// berth extension: no way out of the network (see the bridge plugin).
+    #[serde(default)]
+    pub internal: bool,
     /// MTU of both ends.
     #[serde(default)]
     pub mtu: Option<u32>,
@@ -37,15 +41,6 @@ impl VethConfig {
     /// Parses and validates the keys; IPAM is required.
     pub fn parse(req: &CniRequest) -> Result<(Self, String), CniError> {
         let c: VethConfig = req.config.plugin_keys()?;
-        if c.ip_masq {
-            return Err(CniError::UnsupportedField {
-                field: "ipMasq".into(),
-                value: "true".into(),
-                reason: "masquerading needs berth's firewall layer, which this build lacks; \
-                         set ipMasq to false"
-                    .into(),
-            });
-        }
         if c.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
             return Err(CniError::invalid_config("mtu", "must be 68..=65535"));
         }
@@ -69,7 +64,7 @@ pub fn add<N: Netlink>(
     let mac = container::requested_mac(req)?;
     let allocated = delegate::ipam_add(ctx.exec, req, ipam)?;
     let host_veth = container::host_veth_name(&att.container_id, &att.ifname);
-    let result = attach(ctx, att, cfg, &host_veth, mac, allocated);
+    let result = attach(ctx, req, att, cfg, &host_veth, mac, allocated);
     if result.is_err() {
         ctx.undo(req, &host_veth);
     }
@@ -82,6 +77,7 @@ pub fn add<N: Netlink>(
 
 fn attach<N: Netlink>(
     ctx: &Context<'_, N>,
+    req: &CniRequest,
     att: &Attachment,
     cfg: &VethConfig,
     host_veth: &str,
@@ -100,6 +96,7 @@ fn attach<N: Netlink>(
         .collect();
     setup_container(ctx.ctr, &cl, &ips, &allocated.routes)?;
     setup_host(ctx.host, &hv, &ips)?;
+    ctx.ensure_network_firewall(req, &ips, cfg.ip_masq, cfg.internal)?;
     container::enable_forwarding(ctx.host, &ips)?;
     Ok(CniResult {
         interfaces: vec![iface(&hv, None), ctx.sandbox_iface(&cl)],
@@ -217,6 +214,7 @@ impl Plugin for VethPlugin {
             ctr_ns: k.ns.as_fd(),
             netns,
             exec: &exec,
+            fw: &NftFirewall::new(),
         };
         add(&ctx, req, att, &cfg, &ipam)
     }

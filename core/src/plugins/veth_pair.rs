@@ -15,7 +15,8 @@ use std::path::Path;
 use ipnetwork::IpNetwork;
 
 use crate::cni::delegate;
-use crate::cni::{Attachment, CniError, CniRequest, Interface, PluginExec};
+use crate::cni::{Attachment, CniError, CniRequest, Interface, IpConfig, PluginExec};
+use crate::firewall::{Firewall, NetworkRules};
 use crate::netlink::{LinkInfo, MacAddr, Netlink, VethSpec};
 use crate::plugins::container;
 
@@ -31,6 +32,8 @@ pub struct Context<'a, N: Netlink> {
     pub netns: &'a Path,
     /// Runs the IPAM plugin.
     pub exec: &'a dyn PluginExec,
+    /// The host's firewall (masquerade and isolation).
+    pub fw: &'a dyn Firewall,
 }
 
 impl<N: Netlink> Context<'_, N> {
@@ -86,6 +89,35 @@ impl<N: Netlink> Context<'_, N> {
                 tracing::warn!(%e, "rollback: IPAM DEL failed");
             }
         }
+    }
+
+    /// Sets up the network's firewall when asked for (`ipMasq` or `internal`): masquerade of
+    /// its subnets and isolation from other networks, once per network, not per container.
+    pub(crate) fn ensure_network_firewall(
+        &self,
+        req: &CniRequest,
+        ips: &[IpConfig],
+        masquerade: bool,
+        internal: bool,
+    ) -> Result<(), CniError> {
+        if !masquerade && !internal {
+            return Ok(());
+        }
+        let mut subnets: Vec<IpNetwork> = Vec::new();
+        for ip in ips {
+            let net = IpNetwork::new(ip.address.network(), ip.address.prefix())
+                .map_err(|e| CniError::invalid_config("ipam", e.to_string()))?;
+            if !subnets.contains(&net) {
+                subnets.push(net);
+            }
+        }
+        let rules = NetworkRules {
+            name: req.config.net.name.clone(),
+            subnets,
+            masquerade,
+            internal,
+        };
+        Ok(self.fw.ensure_network(&rules)?)
     }
 
     /// The container end as a result interface.

@@ -28,7 +28,7 @@ pub fn add<N: Netlink>(
         None => CniResult::default(),
     };
     let host_veth = container::host_veth_name(&att.container_id, &att.ifname);
-    let result = attach(ctx, att, cfg, &bridge, &host_veth, mac, allocated);
+    let result = attach(ctx, req, att, cfg, &bridge, &host_veth, mac, allocated);
     if result.is_err() {
         ctx.undo(req, &host_veth);
     }
@@ -74,8 +74,10 @@ fn ensure_bridge<N: Netlink>(host: &N, cfg: &BridgeConfig) -> Result<LinkInfo, C
     Ok(br)
 }
 
+#[allow(clippy::too_many_arguments)] // the steps of one ADD, each needed once
 fn attach<N: Netlink>(
     ctx: &Context<'_, N>,
+    req: &CniRequest,
     att: &Attachment,
     cfg: &BridgeConfig,
     bridge: &LinkInfo,
@@ -106,6 +108,7 @@ fn attach<N: Netlink>(
     } else {
         container::configure(ctx.ctr, &cl, &ips, &routes, cfg.enabledad)?;
     }
+    ctx.ensure_network_firewall(req, &ips, cfg.ip_masq, cfg.internal)?;
     if cfg.is_gateway {
         for ip in &ips {
             if let Some(gw) = ip.gateway {

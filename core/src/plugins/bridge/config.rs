@@ -37,6 +37,10 @@ pub struct BridgeConfig {
     /// Masquerade traffic leaving the network (needs the firewall layer).
     #[serde(default)]
     pub ip_masq: bool,
+    /// berth extension: the network has no way out (no masquerade, nothing forwarded beyond
+    /// its own subnets); other networks stay unreachable as always.
+    #[serde(default)]
+    pub internal: bool,
     /// MTU for the bridge and both veth ends.
     #[serde(default)]
     pub mtu: Option<u32>,
@@ -102,15 +106,6 @@ impl BridgeConfig {
         }
         if c.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
             return Err(CniError::invalid_config("mtu", "must be 68..=65535"));
-        }
-        if c.ip_masq {
-            return Err(CniError::UnsupportedField {
-                field: "ipMasq".into(),
-                value: "true".into(),
-                reason: "masquerading needs berth's firewall layer, which this build lacks; \
-                         set ipMasq to false"
-                    .into(),
-            });
         }
         if c.macspoofchk {
             return Err(CniError::UnsupportedField {
@@ -187,7 +182,7 @@ mod tests {
             assert_eq!(parse(bad).unwrap_err().code(), 7, "{bad}");
         }
         assert_eq!(parse(r#","macspoofchk":true"#).unwrap_err().code(), 2);
-        assert_eq!(parse(r#","ipMasq":true"#).unwrap_err().code(), 2);
+        assert!(parse(r#","ipMasq":true"#).unwrap().ip_masq);
         assert_eq!(parse(r#","vlan":"x""#).unwrap_err().code(), 6);
     }
 

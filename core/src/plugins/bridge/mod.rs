@@ -14,6 +14,7 @@ use std::os::fd::AsFd;
 
 use crate::cni::delegate;
 use crate::cni::{Attachment, CniError, CniRequest, CniResult, Plugin, ValidAttachment};
+use crate::firewall::NftFirewall;
 use crate::netlink::LinuxNetlink;
 use crate::plugins::builtin_exec::BuiltinExec;
 use crate::plugins::{kernel, veth_pair};
@@ -35,6 +36,7 @@ impl Plugin for BridgePlugin {
             ctr_ns: k.ns.as_fd(),
             netns,
             exec: &exec,
+            fw: &NftFirewall::new(),
         };
         add::add(&ctx, req, att, &cfg)
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::cni::exec::fake::FakeExec;
 use crate::cni::{Attachment, CniArgs, CniError, Command, PluginConfig};
+use crate::firewall::fake::FakeFirewall;
 use crate::names::{ContainerId, IfName};
 use crate::netlink::{FakeNetlink, NetlinkCall};
 use crate::plugins::veth_pair::Context;
@@ -46,6 +47,7 @@ fn ipam_ok() -> FakeExec {
 }
 
 struct World {
+    fw: FakeFirewall,
     host: FakeNetlink,
     ctr: FakeNetlink,
     fd: std::fs::File,
@@ -56,6 +58,7 @@ fn world() -> World {
     host.link_peer_namespace(&ctr);
     host.preset_sysctl("net/ipv4/ip_forward", "0");
     World {
+        fw: FakeFirewall::default(),
         host,
         ctr,
         fd: std::fs::File::open("/dev/null").unwrap(),
@@ -69,6 +72,7 @@ fn run(w: &World, exec: &FakeExec, req: &CniRequest) -> Result<CniResult, CniErr
         ctr_ns: w.fd.as_fd(),
         netns: std::path::Path::new("/run/netns/c1"),
         exec,
+        fw: &w.fw,
     };
     let cfg = BridgeConfig::parse(&req.config)?;
     add(&ctx, req, &attachment(), &cfg)
@@ -189,4 +193,23 @@ fn without_ipam_the_container_gets_a_bare_interface() {
     let res = run(&w, &exec, &request(json!({"ipam": {}}))).unwrap();
     assert!(res.ips.is_empty());
     assert!(w.ctr.link("eth0").unwrap().info.admin_up);
+}
+
+#[test]
+fn ip_masq_sets_up_the_network_firewall_once_per_network() {
+    let w = world();
+    let exec = ipam_ok();
+    run(&w, &exec, &request(json!({"ipMasq": true}))).unwrap();
+    let nets = w.fw.networks.lock().unwrap().clone();
+    assert_eq!(nets.len(), 1);
+    assert_eq!(nets[0].name, "n1");
+    assert_eq!(nets[0].subnets[0].to_string(), "10.1.0.0/24");
+    assert!(nets[0].masquerade && !nets[0].internal);
+}
+
+#[test]
+fn without_ip_masq_or_internal_no_firewall_is_touched() {
+    let w = world();
+    run(&w, &ipam_ok(), &request(json!({}))).unwrap();
+    assert!(w.fw.networks.lock().unwrap().is_empty());
 }

@@ -1,0 +1,6 @@
+//! The `portmap` CNI plugin binary; see `berth_core::plugins::portmap`.
+
+fn main() -> std::process::ExitCode {
+    berth_plugins::init_logging();
+    berth_core::cni::skel::run(&berth_core::plugins::portmap::PortmapPlugin)
+}
