@@ -63,3 +63,57 @@ impl PluginCall {
         Ok((elapsed, out.stdout))
     }
 }
+
+/// A runtime's view of a network: plugins in order, with the port mappings it passes to the
+/// plugins that declare `portMappings`.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// The plugins, in ADD order; `portmap` gets the mappings.
+    pub plugins: Vec<PluginCall>,
+    /// `runtimeConfig.portMappings`.
+    pub maps: serde_json::Value,
+}
+
+impl Chain {
+    fn config(&self, call: &PluginCall, prev: Option<&serde_json::Value>) -> PluginCall {
+        let mut call = call.clone();
+        if call.plugin == "portmap" {
+            call.config["runtimeConfig"] = serde_json::json!({ "portMappings": self.maps });
+        }
+        if let Some(prev) = prev {
+            call.config["prevResult"] = prev.clone();
+        }
+        call
+    }
+
+    /// ADD through every plugin; returns the total time and the final result.
+    pub fn add(&self, id: &str, netns: &Path) -> anyhow::Result<(Duration, serde_json::Value)> {
+        let mut total = Duration::ZERO;
+        let mut prev: Option<serde_json::Value> = None;
+        for call in &self.plugins {
+            let (t, out) = self
+                .config(call, prev.as_ref())
+                .run("ADD", id, netns, "eth0")?;
+            total += t;
+            prev = Some(serde_json::from_slice(&out)?);
+        }
+        Ok((total, prev.unwrap_or_default()))
+    }
+
+    /// DEL through every plugin in reverse, with the final result as `prevResult`.
+    pub fn del(
+        &self,
+        id: &str,
+        netns: &Path,
+        result: &serde_json::Value,
+    ) -> anyhow::Result<Duration> {
+        let mut total = Duration::ZERO;
+        for call in self.plugins.iter().rev() {
+            let (t, _) = self
+                .config(call, Some(result))
+                .run("DEL", id, netns, "eth0")?;
+            total += t;
+        }
+        Ok(total)
+    }
+}

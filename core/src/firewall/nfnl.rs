@@ -7,6 +7,7 @@
 //! Encoding follows `include/uapi/linux/netfilter/nf_tables.h`.
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 
@@ -56,9 +57,51 @@ pub struct Element {
 }
 
 /// A netfilter netlink socket in the calling thread's network namespace.
+///
+/// Closing a netfilter socket after a transaction that deleted something makes the kernel wait
+/// for its deferred destroy work (an RCU grace period, ~10 ms) inside `close`. After a deletion
+/// the socket is therefore handed on drop to a detached child that keeps it open until this
+/// process exits and then pays that wait where nobody is waiting for it.
 pub struct Nfnl {
     socket: Socket,
     seq: std::cell::Cell<u32>,
+    deleted: std::cell::Cell<bool>,
+}
+
+impl Drop for Nfnl {
+    fn drop(&mut self) {
+        if self.deleted.get() {
+            hand_off_release(self.socket.as_raw_fd());
+        }
+    }
+}
+
+/// Forks a child that holds `fd` until this process dies (`PR_SET_PDEATHSIG`), so the last
+/// close, and the kernel's wait in it, happen in the child.
+fn hand_off_release(fd: i32) {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the child only makes async-signal-safe system calls (setsid, prctl, getppid,
+    // close_range, pause, _exit) and never returns into Rust code, so forking a possibly
+    // multi-threaded process is sound.
+    match unsafe { libc::fork() } {
+        // SAFETY: in the child, as above: raw system calls only, then _exit.
+        0 => unsafe {
+            libc::setsid();
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() == parent {
+                // Keep only the socket: nobody reading our stdout waits for this child.
+                if fd > 0 {
+                    libc::syscall(libc::SYS_close_range, 0u32, (fd - 1) as u32, 0u32);
+                }
+                libc::syscall(libc::SYS_close_range, (fd + 1) as u32, u32::MAX, 0u32);
+                libc::pause();
+            }
+            libc::_exit(0)
+        },
+        -1 => tracing::debug!("could not fork the netfilter socket holder; closing in place"),
+        _ => {}
+    }
 }
 
 impl Nfnl {
@@ -70,6 +113,7 @@ impl Nfnl {
         Ok(Nfnl {
             socket,
             seq: std::cell::Cell::new(1),
+            deleted: std::cell::Cell::new(false),
         })
     }
 
@@ -118,12 +162,12 @@ impl Nfnl {
         table: &str,
         per_set: &[(String, Vec<Element>)],
     ) -> io::Result<()> {
-        self.element_batch(
-            NFT_MSG_DELSETELEM,
-            NLM_F_REQUEST | NLM_F_ACK,
-            table,
-            per_set,
-        )
+        let flags = NLM_F_REQUEST | NLM_F_ACK;
+        let res = self.element_batch(NFT_MSG_DELSETELEM, flags, table, per_set);
+        if res.is_ok() && per_set.iter().any(|(_, e)| !e.is_empty()) {
+            self.deleted.set(true);
+        }
+        res
     }
 
     /// The element with `key`, if present.
