@@ -171,7 +171,7 @@ fn attach_two_namespaces_ping_then_detach_leaves_nothing() {
             .success()
     );
     assert_eq!(b.host_links("veth").len(), 1);
-    assert_eq!(b.reservations("web"), [ip_b.clone()]);
+    assert_eq!(b.reservations("web"), vec![ip_b.clone()]);
     assert_eq!(b.cache_files(), ["web-b-eth0"]);
     b.ok(&["net", "detach", "web", "a"]); // repeat DEL is fine
     assert!(!b.ping("b", &ip_a));
