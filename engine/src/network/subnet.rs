@@ -32,6 +32,9 @@ pub fn parse_subnet(text: &str) -> Result<IpNetwork, NetworkError> {
     if too_small {
         return Err(bad("too small for a gateway and a container".into()));
     }
+    if net.prefix() == 0 {
+        return Err(bad("covers every address; give a real subnet".into()));
+    }
     Ok(net)
 }
 
@@ -138,6 +141,7 @@ mod tests {
             ("10.1.2.0/33", ""),
             ("banana/8", ""),
             ("10.1.2.0/31", "too small"),
+            ("::/0", "every address"),
         ] {
             let e = parse_subnet(bad).unwrap_err().to_string();
             assert!(e.contains(bad) && e.contains(why), "{bad}: {e}");
