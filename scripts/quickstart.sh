@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# berth quickstart: installs what is needed, builds berth, and shows its CNI plugins working end
-# to end: two containers (network namespaces) join a bridge through berth's `bridge` and
-# `host-local` plugins, ping each other, and are removed again.
+# berth quickstart: installs what is needed, builds berth, and shows its networking end to end
+# with the `berth` CLI: a network is created, two containers (named network namespaces) are
+# attached to it through berth's CNI plugins, they ping each other, and everything is removed.
 #
-# Everything happens in throwaway namespaces (berth-demo-*); the machine's own network is
-# not touched. Run as root from the repository: sudo scripts/quickstart.sh
+# Everything happens in a throwaway namespace (berth-demo-host) that plays the host, with
+# berth's state in a temp dir; the machine's own network is not touched.
+# Run as root from the repository: sudo scripts/quickstart.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "quickstart: run as root (sudo scripts/quickstart.sh)" >&2; exit 1; }
@@ -18,32 +19,31 @@ cargo build --release --workspace --bins
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/berth-demo.XXXXXX)
 HOST=berth-demo-host
+export BERTH_ROOT=$WORK/root BERTH_RUN=$WORK/run
+# berth ARGS: the CLI, run inside the demo host namespace (only the network namespace changes).
+berth() { nsenter --net=/run/netns/$HOST "$BIN/berth" "$@"; }
 cleanup() {
-    for n in a b; do run_cni DEL "$n" >/dev/null 2>&1 || true; done
-    for ns in "$HOST" berth-demo-a berth-demo-b; do ip netns del "$ns" 2>/dev/null || true; done
+    berth net rm --force demo >/dev/null 2>&1 || true
+    berth netns rm a b >/dev/null 2>&1 || true
+    umount "$WORK/run/netns" 2>/dev/null || true
+    ip netns del "$HOST" 2>/dev/null || true
     rm -rf "$WORK"
 }
-CONF='{"cniVersion":"1.1.0","name":"demo","type":"bridge","bridge":"berth0","isGateway":true,
-"ipam":{"type":"host-local","ranges":[[{"subnet":"10.88.7.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],
-"dataDir":"'"$WORK"'/ipam"}}'
-# run_cni COMMAND CONTAINER: call berth's bridge plugin as a CNI runtime would, from the host netns.
-run_cni() {
-    CNI_COMMAND=$1 CNI_CONTAINERID=demo-$2 CNI_NETNS=/run/netns/berth-demo-$2 CNI_IFNAME=eth0 \
-        CNI_PATH=$BIN nsenter --net=/run/netns/$HOST "$BIN/bridge" <<<"$CONF"
-}
 trap cleanup EXIT
-
 ip netns add "$HOST"
-ip netns add berth-demo-a
-ip netns add berth-demo-b
-echo "== ADD container a"; A=$(run_cni ADD a); echo "$A"
-echo "== ADD container b"; B=$(run_cni ADD b); echo "$B"
-ip_of() { grep -o '"address":"[0-9.]*' <<<"$1" | head -n1 | cut -d'"' -f4; }
-IP_A=$(ip_of "$A"); IP_B=$(ip_of "$B")
+
+echo "== berth net create demo"; berth net create demo
+berth net ls
+echo "== berth netns add a, b"; berth netns add a; berth netns add b
+# (once the portmap plugin lands: berth net attach -p 8080:80 ..., and a page fetched through it)
+echo "== berth net attach demo a"; IP_A=$(berth net attach demo a | head -n1 | cut -d/ -f1); echo "$IP_A"
+echo "== berth net attach demo b"; IP_B=$(berth net attach demo b | head -n1 | cut -d/ -f1); echo "$IP_B"
 echo "== a ($IP_A) pings b ($IP_B)"
-nsenter --net=/run/netns/berth-demo-a busybox ping -c 2 -W 2 "$IP_B"
+berth netns exec a busybox ping -c 2 -W 2 "$IP_B"
 echo "== b pings a"
-nsenter --net=/run/netns/berth-demo-b busybox ping -c 2 -W 2 "$IP_A"
-echo "== DEL both"
-run_cni DEL a && run_cni DEL b
+berth netns exec b busybox ping -c 2 -W 2 "$IP_A"
+echo "== berth net inspect demo (attachments)"
+berth net inspect demo | grep -A1 -E '"(addresses|containerId)"'
+echo "== detach both, remove the network"
+berth net detach demo a && berth net detach demo b && berth net rm demo
 echo "quickstart: OK"

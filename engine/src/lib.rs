@@ -3,11 +3,13 @@
 //! modules; the OCI runtime (berth-runtime) starts processes on the roots built here.
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod clock;
 pub mod digest;
 pub mod image;
 
 pub mod ids;
+pub mod network;
 pub mod size;
 pub mod storage;
 pub mod store;

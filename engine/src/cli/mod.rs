@@ -1,0 +1,96 @@
+//! The `berth` command line (clap derive): global options, the command tree, and dispatch.
+//! Each subcommand lives in its own file with an `Args` struct and
+//! `pub fn run(args, ctx: &Ctx) -> anyhow::Result<()>`; the work itself is done by the library
+//! modules ([`crate::network`], [`berth_core::invoke`], ...).
+
+pub mod ctx;
+pub mod net;
+pub mod netns;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use ctx::Ctx;
+
+/// berth: a container engine whose heart is networking.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalOpts {
+    /// Persistent state (networks, IPAM, cached CNI results, images, ...)
+    #[arg(
+        long,
+        env = "BERTH_ROOT",
+        default_value = "/var/lib/berth",
+        global = true
+    )]
+    pub root: PathBuf,
+    /// Volatile state (named network namespaces, locks)
+    #[arg(
+        long = "run-root",
+        env = "BERTH_RUN",
+        default_value = "/run/berth",
+        global = true
+    )]
+    pub run_root: PathBuf,
+    /// CNI plugin directories, ':'-separated [default: the berth binary's directory, then
+    /// /opt/cni/bin]
+    #[arg(
+        long = "cni-path",
+        env = "BERTH_CNI_PATH",
+        value_delimiter = ':',
+        global = true
+    )]
+    pub cni_path: Vec<PathBuf>,
+    /// Output format, where a command prints data
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+    /// Log level for messages on stderr (error, warn, info, debug, trace)
+    #[arg(
+        long = "log-level",
+        env = "BERTH_LOG",
+        default_value = "warn",
+        global = true
+    )]
+    pub log_level: String,
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for humans.
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+/// The top-level commands. New command groups add one variant and one arm in [`run`].
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage networks and attach network namespaces to them
+    #[command(subcommand)]
+    Net(net::NetCommand),
+    /// Manage named network namespaces
+    #[command(subcommand)]
+    Netns(netns::NetnsCommand),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Ctx::new(&cli.global)?;
+    match cli.command {
+        Command::Net(cmd) => net::run(cmd, &ctx),
+        Command::Netns(cmd) => netns::run(cmd, &ctx),
+    }
+}
