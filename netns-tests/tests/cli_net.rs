@@ -106,7 +106,10 @@ fn create_ls_inspect_rm_and_bad_input() {
             vec!["net", "attach", "web", "no-such-ns"],
             "netns no-such-ns not found",
         ),
-        (vec!["net", "attach", "web", "x", "-p", "80"], "portmap"),
+        (
+            vec!["net", "attach", "web", "x", "-p", "80"],
+            "expected HOSTPORT:PORT",
+        ),
     ] {
         let err = b.fails(&args);
         assert!(err.contains(msg), "{args:?}: {err}");
@@ -268,4 +271,59 @@ fn plugin_crashing_mid_add_is_followed_by_a_del_that_leaves_nothing() {
     b.cni_path = Some(real);
     b.ok(&["net", "attach", "crash", "a"]);
     b.ok(&["net", "detach", "crash", "a"]);
+}
+
+/// `-p` publishes a port that answers from an outside namespace; detach removes every rule
+/// that mentions the attachment, and `net rm` the network's own.
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn published_port_answers_from_outside_and_detach_removes_its_rules() {
+    use berth_netns_tests::tcp::{fetch, serve};
+    use berth_netns_tests::{TestNetns, veth_between};
+    let b = Berth::new("cli-pub");
+    let outside = TestNetns::new("cli-pub-out");
+    veth_between(
+        &b.host,
+        "out0",
+        "192.168.78.1/24".parse().unwrap(),
+        &outside,
+        "eth0",
+        "192.168.78.2/24".parse().unwrap(),
+    );
+    b.ok(&["net", "create", "--subnet", "10.64.0.0/24", "web"]);
+    b.ok(&["netns", "add", "srv"]);
+    let out = b.ok(&[
+        "net",
+        "attach",
+        "web",
+        "srv",
+        "-p",
+        "8080:80",
+        "-p",
+        "127.0.0.1:8081:80/tcp",
+    ]);
+    assert!(out.contains("10.64.0."), "{out}");
+    let srv = berth_core::netns::Netns::open(&b.netns_path("srv")).unwrap();
+    serve(&srv, "0.0.0.0:80".parse().unwrap());
+    let seen = fetch(outside.netns(), "192.168.78.1:8080".parse().unwrap()).unwrap();
+    assert_eq!(seen, "192.168.78.2");
+    assert!(fetch(b.host.netns(), "127.0.0.1:8081".parse().unwrap()).is_ok());
+    assert!(fetch(outside.netns(), "192.168.78.1:8081".parse().unwrap()).is_err());
+    let rules = b.host.run_ok("nft", &["list", "table", "inet", "berth"]);
+    assert!(rules.contains("id=srv"), "{rules}");
+    // Another attachment cannot take the same host port.
+    b.ok(&["netns", "add", "other"]);
+    let err = b.fails(&["net", "attach", "web", "other", "-p", "8080:80"]);
+    assert!(err.contains("already published"), "{err}");
+
+    b.ok(&["net", "detach", "web", "srv"]);
+    let rules = b.host.run_ok("nft", &["list", "table", "inet", "berth"]);
+    assert!(!rules.contains("id=srv"), "{rules}");
+    assert!(fetch(outside.netns(), "192.168.78.1:8080".parse().unwrap()).is_err());
+    b.ok(&["net", "rm", "web"]);
+    let rules = b.host.run_ok("nft", &["list", "table", "inet", "berth"]);
+    assert!(
+        !rules.contains("net=web") && !rules.contains("net-web"),
+        "{rules}"
+    );
 }

@@ -208,7 +208,7 @@ pub fn dispatch<P: Plugin>(plugin: &P, env: &dyn Env, stdin: Vec<u8>) -> Outcome
     match dispatch_config(plugin, env, command, config) {
         Ok(stdout) => Outcome { stdout, exit: 0 },
         Err(e) => {
-            tracing::error!(code = e.code(), "{} failed: {e}", command.as_str());
+            tracing::debug!(code = e.code(), "{} failed: {e}", command.as_str());
             failure(version, &e)
         }
     }

@@ -198,13 +198,19 @@ pub fn conflist(spec: &NetworkSpec, ipam_dir: &Path, with_portmap: bool) -> Valu
             "type": "bridge",
             "bridge": spec.bridge.clone().unwrap_or_default(),
             "isGateway": true,
-            // The firewall layer turns masquerading on; until then bridge refuses it.
-            "ipMasq": false,
+            "ipMasq": !spec.internal,
+            "internal": spec.internal,
             "hairpinMode": true,
             "capabilities": {"ips": true, "mac": true},
             "ipam": ipam,
         }),
-        Driver::Veth => json!({"type": "veth", "capabilities": {"ips": true}, "ipam": ipam}),
+        Driver::Veth => json!({
+            "type": "veth",
+            "ipMasq": !spec.internal,
+            "internal": spec.internal,
+            "capabilities": {"ips": true},
+            "ipam": ipam,
+        }),
         Driver::Host => json!({"type": "host"}),
         Driver::Null => json!({"type": "none"}),
     };
@@ -279,7 +285,7 @@ mod tests {
         assert_eq!(bridge["type"], "bridge");
         assert_eq!(bridge["bridge"], "berth-web");
         assert_eq!(bridge["isGateway"], true);
-        assert_eq!(bridge["ipMasq"], false);
+        assert_eq!(bridge["ipMasq"], true);
         assert_eq!(bridge["ipam"]["dataDir"], "/var/lib/berth/ipam");
         let r = &bridge["ipam"]["ranges"][0][0];
         assert_eq!(r["subnet"], "10.9.0.0/24");

@@ -38,6 +38,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             args.network
         );
     }
+    // Bad -p specs are refused before anything else is looked at.
+    for spec in &args.publish {
+        crate::network::attach::parse_port(spec)?;
+    }
     let target = Target::resolve(&args.target, &ctx.netns_dir(), true)?;
     let rt = runtime_conf(
         &target,

@@ -1,6 +1,7 @@
 //! `berth net rm`: refused while attachments exist, unless `--force` detaches them first.
 
 use anyhow::Context;
+use berth_core::firewall::{Firewall, NetworkRules, NftFirewall};
 use berth_core::netlink::{LinuxNetlink, Netlink};
 
 use crate::cli::Ctx;
@@ -55,8 +56,26 @@ pub fn remove(ctx: &Ctx, name: &str, force: bool) -> anyhow::Result<()> {
         .into());
     }
     store.remove(name)?;
+    remove_firewall(&net);
     remove_bridge(&net);
     Ok(())
+}
+
+/// Removes the network's chain and set elements from berth's nftables table, if it has any.
+/// A failure is only logged: the network is already removed.
+fn remove_firewall(net: &Network) {
+    let Some(spec) = net.spec.as_ref() else {
+        return;
+    };
+    let rules = NetworkRules {
+        name: spec.name.clone(),
+        subnets: spec.subnets.iter().map(|s| s.subnet).collect(),
+        masquerade: !spec.internal,
+        internal: spec.internal,
+    };
+    if let Err(e) = NftFirewall::new().remove_network(&rules) {
+        tracing::warn!(network = %spec.name, error = %e, "leaving firewall rules behind");
+    }
 }
 
 /// Deletes the network's bridge device from the current netns, if it has one (its ports are
