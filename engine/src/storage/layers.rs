@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fs2::FileExt;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -76,7 +76,8 @@ impl LayerStore {
         self.db.join(format!("{}.json", chain.hex()))
     }
 
-    fn lock(&self) -> Result<File, StorageError> {
+    /// Takes the layer store's exclusive flock(2), held until the guard drops.
+    fn lock(&self) -> Result<Flock<File>, StorageError> {
         let p = self.db.join("lock");
         let f = OpenOptions::new()
             .create(true)
@@ -84,8 +85,11 @@ impl LayerStore {
             .write(true)
             .open(&p)
             .map_err(StorageError::io("open lock", &p))?;
-        FileExt::lock_exclusive(&f).map_err(StorageError::io("lock", &p))?;
-        Ok(f)
+        Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, errno)| StorageError::Io {
+            op: "lock",
+            path: p,
+            source: errno.into(),
+        })
     }
 
     /// The layer with this chain id.
