@@ -3,6 +3,8 @@
 //! modules; the OCI runtime (berth-runtime) starts processes on the roots built here.
 #![warn(missing_docs)]
 
+#[path = "cli/images_mod.rs"]
+pub mod cli_images;
 pub mod clock;
 pub mod digest;
 pub mod image;

@@ -65,20 +65,48 @@ impl Store {
         &self.volumes
     }
 
-    /// `berth import`: stores the tarball as a one-layer image and unpacks it.
+    /// `berth import`: stores the tarball as a one-layer image and unpacks it. If the layer
+    /// cannot be unpacked (e.g. an unsafe entry), the new image is removed again.
     pub fn import(&self, src: impl Read, opts: &ImageOptions) -> Result<Digest, StoreError> {
+        let before = self.image_ids()?;
         let id = self.images.import(src, opts)?;
-        self.unpack(&id)?;
+        if let Err(e) = self.unpack(&id) {
+            self.forget_new_images(&before, std::slice::from_ref(&id));
+            return Err(e);
+        }
         Ok(id)
     }
 
-    /// `berth load`: stores every image of the archive and unpacks its layers.
+    /// `berth load`: stores every image of the archive and unpacks its layers. If a layer
+    /// cannot be unpacked, the images this load added are removed again.
     pub fn load(&self, src: impl Read) -> Result<Vec<LoadedImage>, StoreError> {
+        let before = self.image_ids()?;
         let loaded = self.images.load(src)?;
         for l in &loaded {
-            self.unpack(&l.id)?;
+            if let Err(e) = self.unpack(&l.id) {
+                let ids: Vec<Digest> = loaded.iter().map(|l| l.id.clone()).collect();
+                self.forget_new_images(&before, &ids);
+                return Err(e);
+            }
         }
         Ok(loaded)
+    }
+
+    fn image_ids(&self) -> Result<HashSet<Digest>, StoreError> {
+        Ok(self.images.records()?.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Best-effort undo of a failed import/load: removes those of `ids` that were not in
+    /// `before`, with their tags, blobs and layers. The caller reports the original error.
+    fn forget_new_images(&self, before: &HashSet<Digest>, ids: &[Digest]) {
+        for id in ids.iter().filter(|id| !before.contains(*id)) {
+            if let Err(e) = self.images.remove(id.as_str(), true, &|_| false) {
+                tracing::warn!(%id, error = %e, "could not remove a half-loaded image");
+            }
+        }
+        if let Err(e) = self.remove_unused_layers() {
+            tracing::warn!(error = %e, "could not remove unused layers");
+        }
     }
 
     /// Unpacks whatever layers of the image are missing; returns its stack, base first.
