@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use berth_engine::cli_images::image::{self, ImageCommand};
+use berth_engine::cli_images::report::error_report;
 use berth_engine::cli_images::storage_opts::{StorageOpts, StoreCtx};
 use berth_engine::cli_images::system::{self, SystemCommand};
 use berth_engine::cli_images::volume::{self, VolumeCommand};
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "Error: {e:#}");
+            let _ = writeln!(io::stderr(), "Error: {}", error_report(&e));
             ExitCode::FAILURE
         }
     }

@@ -9,6 +9,7 @@
 pub mod container_refs;
 pub mod human;
 pub mod image;
+pub mod report;
 pub mod storage_opts;
 pub mod system;
 pub mod table;

@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 
 use super::super::container_refs::{image_in_use, scan};
+use super::super::report::error_report;
 use super::super::storage_opts::{StorageCtx, open_store};
 use crate::image::RemoveEvent;
 
@@ -47,7 +48,7 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
         return Ok(());
     };
     for e in failed {
-        writeln!(io::stderr(), "Error: {e:#}")?;
+        writeln!(io::stderr(), "Error: {}", error_report(&e))?;
     }
     Err(last)
 }

@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::super::container_refs::{scan, volume_in_use};
+use super::super::report::error_report;
 use super::super::storage_opts::StorageCtx;
 
 /// `berth volume rm` arguments.
@@ -36,7 +37,7 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
         return Ok(());
     };
     for e in failed {
-        writeln!(io::stderr(), "Error: {e:#}")?;
+        writeln!(io::stderr(), "Error: {}", error_report(&e))?;
     }
     Err(last)
 }
