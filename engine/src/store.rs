@@ -9,9 +9,11 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
-use crate::image::{ImageError, ImageOptions, ImageStore, LoadedImage, PruneReport, RemoveEvent};
+use crate::image::{
+    ImageError, ImageOptions, ImageRecord, ImageStore, LoadedImage, PruneReport, RemoveEvent,
+};
 use crate::size::{ContainerSize, ContainerUsage, ImageUsage, SystemDf, VolumeUsage, system_df};
-use crate::storage::{DriverKind, LayerMeta, LayerStore, RwLayerId, StorageError};
+use crate::storage::{DriverKind, LayerCheck, LayerMeta, LayerStore, RwLayerId, StorageError};
 use crate::volume::{VolumeError, VolumeStore};
 
 /// Errors of operations that span stores.
@@ -70,7 +72,7 @@ impl Store {
     pub fn import(&self, src: impl Read, opts: &ImageOptions) -> Result<Digest, StoreError> {
         let before = self.image_ids()?;
         let id = self.images.import(src, opts)?;
-        if let Err(e) = self.unpack(&id) {
+        if let Err(e) = self.unpack_with(&id, LayerCheck::Ingested) {
             self.forget_new_images(&before, std::slice::from_ref(&id));
             return Err(e);
         }
@@ -83,7 +85,7 @@ impl Store {
         let before = self.image_ids()?;
         let loaded = self.images.load(src)?;
         for l in &loaded {
-            if let Err(e) = self.unpack(&l.id) {
+            if let Err(e) = self.unpack_with(&l.id, LayerCheck::Ingested) {
                 let ids: Vec<Digest> = loaded.iter().map(|l| l.id.clone()).collect();
                 self.forget_new_images(&before, &ids);
                 return Err(e);
@@ -109,15 +111,37 @@ impl Store {
         }
     }
 
-    /// Unpacks whatever layers of the image are missing; returns its stack, base first.
+    /// Unpacks whatever layers of the image are missing, re-hashing each layer tar against
+    /// its diff id while extracting it; returns its stack, base first.
     pub fn unpack(&self, image: &Digest) -> Result<Vec<LayerMeta>, StoreError> {
+        self.unpack_with(image, LayerCheck::Rehash)
+    }
+
+    /// [`Self::unpack`] with the given check. `import` and `load` use
+    /// [`LayerCheck::Ingested`]: they hashed every layer against its diff id on the way into
+    /// the blob store moments before, and a blob file only exists once its content was
+    /// verified (temp file, verify, rename), so each byte is hashed once per `load`.
+    pub fn unpack_with(
+        &self,
+        image: &Digest,
+        check: LayerCheck,
+    ) -> Result<Vec<LayerMeta>, StoreError> {
         let rec = self.images.record(image.as_str())?;
+        self.unpack_record(&rec, check)
+    }
+
+    fn unpack_record(
+        &self,
+        rec: &ImageRecord,
+        check: LayerCheck,
+    ) -> Result<Vec<LayerMeta>, StoreError> {
         let blobs = self.images.blobs();
         let mut open = |d: &Digest| -> std::io::Result<Box<dyn Read + Send>> {
-            let f = File::open(blobs.path(d))?;
-            Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
+            Ok(Box::new(File::open(blobs.path(d))?))
         };
-        Ok(self.layers.ensure_layers(&rec.layers, &mut open)?)
+        Ok(self
+            .layers
+            .ensure_layers_with(&rec.layers, &mut open, check)?)
     }
 
     /// `berth rmi`: removes the image (see [`ImageStore::remove`]) and the unpacked layers no
@@ -161,11 +185,11 @@ impl Store {
         container: &RwLayerId,
         image: &str,
     ) -> Result<Digest, StoreError> {
-        let id = self.images.resolve(image)?;
-        let stack = self.unpack(&id)?;
+        let rec = self.images.record(image)?;
+        let stack = self.unpack_record(&rec, LayerCheck::Rehash)?;
         self.layers
             .create_rw(container, stack.last().map(|m| &m.chain_id))?;
-        Ok(id)
+        Ok(rec.id)
     }
 
     /// Mounts the container's root and returns its path.
