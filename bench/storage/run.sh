@@ -88,7 +88,7 @@ measure() {
 
 mkdir -p "$WORK/tmpfs"
 mount -t tmpfs -o size=$((size_mb * 3 + 512))m tmpfs "$WORK/tmpfs"
-trap 'umount "$WORK/tmpfs" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'umount "$WORK/tmpfs" 2>/dev/null || true; rm -rf "$WORK"' EXIT  # errexit applies inside traps
 rows_tmpfs=$(measure "$WORK/tmpfs" tmpfs)
 umount "$WORK/tmpfs"
 rows_disk=$(measure "$WORK" "$(df -T "$WORK" | awk 'NR==2 {print $2}') disk")
