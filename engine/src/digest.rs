@@ -22,11 +22,7 @@ impl Digest {
     /// Parses `sha256:<hex>`; a bare 64-digit hex string is accepted too.
     pub fn parse(s: &str) -> Result<Self, DigestError> {
         let hex = s.strip_prefix("sha256:").unwrap_or(s);
-        if hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if is_hex64(hex) {
             Ok(Self(format!("sha256:{hex}")))
         } else {
             Err(DigestError(s.to_owned()))
@@ -81,6 +77,13 @@ impl Digest {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+fn is_hex64(hex: &str) -> bool {
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -89,8 +92,13 @@ impl fmt::Display for Digest {
 
 impl TryFrom<String> for Digest {
     type Error = DigestError;
+    /// Keeps the string as is when it already has the `sha256:` prefix (no copy: the index
+    /// holds thousands of digests and is read on every container create).
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
+        match s.strip_prefix("sha256:") {
+            Some(hex) if is_hex64(hex) => Ok(Self(s)),
+            _ => Self::parse(&s),
+        }
     }
 }
 

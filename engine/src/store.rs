@@ -9,9 +9,11 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
-use crate::image::{ImageError, ImageOptions, ImageStore, LoadedImage, PruneReport, RemoveEvent};
+use crate::image::{
+    ImageError, ImageOptions, ImageRecord, ImageStore, LoadedImage, PruneReport, RemoveEvent,
+};
 use crate::size::{ContainerSize, ContainerUsage, ImageUsage, SystemDf, VolumeUsage, system_df};
-use crate::storage::{DriverKind, LayerMeta, LayerStore, RwLayerId, StorageError};
+use crate::storage::{DriverKind, LayerCheck, LayerMeta, LayerStore, RwLayerId, StorageError};
 use crate::volume::{VolumeError, VolumeStore};
 
 /// Errors of operations that span stores.
@@ -65,31 +67,81 @@ impl Store {
         &self.volumes
     }
 
-    /// `berth import`: stores the tarball as a one-layer image and unpacks it.
+    /// `berth import`: stores the tarball as a one-layer image and unpacks it. If the layer
+    /// cannot be unpacked (e.g. an unsafe entry), the new image is removed again.
     pub fn import(&self, src: impl Read, opts: &ImageOptions) -> Result<Digest, StoreError> {
+        let before = self.image_ids()?;
         let id = self.images.import(src, opts)?;
-        self.unpack(&id)?;
+        if let Err(e) = self.unpack_with(&id, LayerCheck::Ingested) {
+            self.forget_new_images(&before, std::slice::from_ref(&id));
+            return Err(e);
+        }
         Ok(id)
     }
 
-    /// `berth load`: stores every image of the archive and unpacks its layers.
+    /// `berth load`: stores every image of the archive and unpacks its layers. If a layer
+    /// cannot be unpacked, the images this load added are removed again.
     pub fn load(&self, src: impl Read) -> Result<Vec<LoadedImage>, StoreError> {
+        let before = self.image_ids()?;
         let loaded = self.images.load(src)?;
         for l in &loaded {
-            self.unpack(&l.id)?;
+            if let Err(e) = self.unpack_with(&l.id, LayerCheck::Ingested) {
+                let ids: Vec<Digest> = loaded.iter().map(|l| l.id.clone()).collect();
+                self.forget_new_images(&before, &ids);
+                return Err(e);
+            }
         }
         Ok(loaded)
     }
 
-    /// Unpacks whatever layers of the image are missing; returns its stack, base first.
+    fn image_ids(&self) -> Result<HashSet<Digest>, StoreError> {
+        Ok(self.images.records()?.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Best-effort undo of a failed import/load: removes those of `ids` that were not in
+    /// `before`, with their tags, blobs and layers. The caller reports the original error.
+    fn forget_new_images(&self, before: &HashSet<Digest>, ids: &[Digest]) {
+        for id in ids.iter().filter(|id| !before.contains(*id)) {
+            if let Err(e) = self.images.remove(id.as_str(), true, &|_| false) {
+                tracing::warn!(%id, error = %e, "could not remove a half-loaded image");
+            }
+        }
+        if let Err(e) = self.remove_unused_layers() {
+            tracing::warn!(error = %e, "could not remove unused layers");
+        }
+    }
+
+    /// Unpacks whatever layers of the image are missing, re-hashing each layer tar against
+    /// its diff id while extracting it; returns its stack, base first.
     pub fn unpack(&self, image: &Digest) -> Result<Vec<LayerMeta>, StoreError> {
+        self.unpack_with(image, LayerCheck::Rehash)
+    }
+
+    /// [`Self::unpack`] with the given check. `import` and `load` use
+    /// [`LayerCheck::Ingested`]: they hashed every layer against its diff id on the way into
+    /// the blob store moments before, and a blob file only exists once its content was
+    /// verified (temp file, verify, rename), so each byte is hashed once per `load`.
+    pub fn unpack_with(
+        &self,
+        image: &Digest,
+        check: LayerCheck,
+    ) -> Result<Vec<LayerMeta>, StoreError> {
         let rec = self.images.record(image.as_str())?;
+        self.unpack_record(&rec, check)
+    }
+
+    fn unpack_record(
+        &self,
+        rec: &ImageRecord,
+        check: LayerCheck,
+    ) -> Result<Vec<LayerMeta>, StoreError> {
         let blobs = self.images.blobs();
         let mut open = |d: &Digest| -> std::io::Result<Box<dyn Read + Send>> {
-            let f = File::open(blobs.path(d))?;
-            Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
+            Ok(Box::new(File::open(blobs.path(d))?))
         };
-        Ok(self.layers.ensure_layers(&rec.layers, &mut open)?)
+        Ok(self
+            .layers
+            .ensure_layers_with(&rec.layers, &mut open, check)?)
     }
 
     /// `berth rmi`: removes the image (see [`ImageStore::remove`]) and the unpacked layers no
@@ -133,11 +185,11 @@ impl Store {
         container: &RwLayerId,
         image: &str,
     ) -> Result<Digest, StoreError> {
-        let id = self.images.resolve(image)?;
-        let stack = self.unpack(&id)?;
+        let rec = self.images.record(image)?;
+        let stack = self.unpack_record(&rec, LayerCheck::Rehash)?;
         self.layers
             .create_rw(container, stack.last().map(|m| &m.chain_id))?;
-        Ok(id)
+        Ok(rec.id)
     }
 
     /// Mounts the container's root and returns its path.

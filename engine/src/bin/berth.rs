@@ -21,25 +21,8 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("berth: {}", message(&e));
+            eprintln!("berth: {}", cli::report::error_report(&e));
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes joined with ": ", skipping a cause whose text the message already
-/// carries (berth's errors name their cause themselves).
-fn message(e: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if msg.contains(&text) {
-            continue;
-        }
-        if !msg.is_empty() {
-            msg.push_str(": ");
-        }
-        msg.push_str(&text);
-    }
-    msg
 }

@@ -25,6 +25,22 @@ pub struct Ctx {
     pub cni_path: Vec<PathBuf>,
     /// Output format.
     pub format: Format,
+    /// The `--storage-driver` flag.
+    pub storage_driver: Option<crate::storage::DriverKind>,
+}
+
+impl super::storage_opts::StorageCtx for Ctx {
+    fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    fn storage_driver_flag(&self) -> Option<crate::storage::DriverKind> {
+        self.storage_driver
+    }
+
+    fn format(&self) -> Format {
+        self.format
+    }
 }
 
 impl Ctx {
@@ -49,6 +65,7 @@ impl Ctx {
             run_root: opts.run_root.clone(),
             cni_path,
             format: opts.format,
+            storage_driver: opts.storage.storage_driver,
         })
     }
 

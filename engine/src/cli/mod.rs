@@ -3,9 +3,17 @@
 //! `pub fn run(args, ctx: &Ctx) -> anyhow::Result<()>`; the work itself is done by the library
 //! modules ([`crate::network`], [`berth_core::invoke`], ...).
 
+pub mod container_refs;
 pub mod ctx;
+pub mod human;
+pub mod image;
 pub mod net;
 pub mod netns;
+pub mod report;
+pub mod storage_opts;
+pub mod system;
+pub mod table;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -56,6 +64,9 @@ pub struct GlobalOpts {
     /// Output format, where a command prints data
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
+    /// The storage driver.
+    #[command(flatten)]
+    pub storage: storage_opts::StorageOpts,
     /// Log level for messages on stderr (error, warn, info, debug, trace)
     #[arg(
         long = "log-level",
@@ -67,9 +78,10 @@ pub struct GlobalOpts {
 }
 
 /// How data is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
     /// Aligned columns for humans.
+    #[default]
     Table,
     /// JSON for programs.
     Json,
@@ -84,6 +96,29 @@ pub enum Command {
     /// Manage named network namespaces
     #[command(subcommand)]
     Netns(netns::NetnsCommand),
+    /// Import a rootfs tarball (plain, gzip or zstd) as a one-layer image
+    Import(image::import::Args),
+    /// Load images from a docker-save or OCI archive
+    Load(image::load::Args),
+    /// Save images to a tar archive
+    Save(image::save::Args),
+    /// List images
+    Images(image::ls::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(image::tag::Args),
+    /// Remove images
+    Rmi(image::rm::Args),
+    /// Show the history of an image
+    History(image::history::Args),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
+    /// Disk usage and other system-wide views
+    #[command(subcommand)]
+    System(system::SystemCommand),
 }
 
 /// Runs a parsed command line.
@@ -92,5 +127,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Net(cmd) => net::run(cmd, &ctx),
         Command::Netns(cmd) => netns::run(cmd, &ctx),
+        Command::Import(a) => image::import::run(a, &ctx),
+        Command::Load(a) => image::load::run(a, &ctx),
+        Command::Save(a) => image::save::run(a, &ctx),
+        Command::Images(a) => image::ls::run(a, &ctx),
+        Command::Tag(a) => image::tag::run(a, &ctx),
+        Command::Rmi(a) => image::rm::run(a, &ctx),
+        Command::History(a) => image::history::run(a, &ctx),
+        Command::Image(c) => image::run(c, &ctx),
+        Command::Volume(c) => volume::run(c, &ctx),
+        Command::System(c) => system::run(c, &ctx),
     }
 }

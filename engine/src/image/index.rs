@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use fs2::FileExt;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::{ImageError, ImageRef};
@@ -84,13 +84,19 @@ impl Index {
         }
     }
 
-    fn lock_file(&self) -> Result<File, ImageError> {
-        OpenOptions::new()
+    /// Opens the lock file and takes an flock(2) on it (held until the guard drops).
+    fn lock_file(&self, arg: FlockArg) -> Result<Flock<File>, ImageError> {
+        let f = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&self.lock)
-            .map_err(ImageError::io("open index lock", &self.lock))
+            .map_err(ImageError::io("open index lock", &self.lock))?;
+        Flock::lock(f, arg).map_err(|(_, errno)| ImageError::Io {
+            op: "lock index",
+            path: self.lock.clone(),
+            source: errno.into(),
+        })
     }
 
     fn load(&self) -> Result<IndexState, ImageError> {
@@ -110,8 +116,7 @@ impl Index {
 
     /// A consistent snapshot, read under a shared lock.
     pub fn read(&self) -> Result<IndexState, ImageError> {
-        let l = self.lock_file()?;
-        FileExt::lock_shared(&l).map_err(ImageError::io("lock index", &self.lock))?;
+        let _lock = self.lock_file(FlockArg::LockShared)?;
         self.load()
     }
 
@@ -120,8 +125,7 @@ impl Index {
         &self,
         f: impl FnOnce(&mut IndexState) -> Result<T, ImageError>,
     ) -> Result<T, ImageError> {
-        let l = self.lock_file()?;
-        FileExt::lock_exclusive(&l).map_err(ImageError::io("lock index", &self.lock))?;
+        let _lock = self.lock_file(FlockArg::LockExclusive)?;
         let mut state = self.load()?;
         let out = f(&mut state)?;
         let bytes = serde_json::to_vec_pretty(&state).map_err(|source| ImageError::Json {

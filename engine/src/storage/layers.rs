@@ -8,14 +8,15 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fs2::FileExt;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use super::verify::HashTee;
 use super::{
     DriverKind, LinuxMounter, Mounter, OverlayDriver, RwLayerId, StorageDriver, StorageError,
     VfsDriver,
 };
-use crate::digest::{Digest, HashingReader};
+use crate::digest::Digest;
 
 /// An unpacked layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,8 +31,8 @@ pub struct LayerMeta {
     pub content_size: u64,
 }
 
-/// Opens the uncompressed tar of a layer by diff id (called twice per layer: one reader is
-/// unpacked, the other hashed on a helper thread to check the diff id).
+/// Opens the uncompressed tar of a layer by diff id (once per layer unpacked; the reader
+/// need not be buffered).
 pub type OpenLayer<'a> = dyn FnMut(&Digest) -> io::Result<Box<dyn Read + Send>> + 'a;
 
 impl<M: Mounter> Mounter for Arc<M> {
@@ -41,6 +42,18 @@ impl<M: Mounter> Mounter for Arc<M> {
     fn unmount(&self, target: &Path) -> io::Result<()> {
         (**self).unmount(target)
     }
+}
+
+/// Whether unpacking hashes a layer tar again to check it against its diff id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerCheck {
+    /// Hash the tar in the same pass that extracts it and refuse a mismatch (for content
+    /// that was not verified on its way in, or has been at rest since).
+    #[default]
+    Rehash,
+    /// The tar was just hashed and checked against its diff id on its way into the blob
+    /// store (`import`, `load`); hashing the same bytes again would only cost time.
+    Ingested,
 }
 
 /// Unpacked layers and writable layers under `<root>/storage/<driver>`.
@@ -76,7 +89,8 @@ impl LayerStore {
         self.db.join(format!("{}.json", chain.hex()))
     }
 
-    fn lock(&self) -> Result<File, StorageError> {
+    /// Takes the layer store's exclusive flock(2), held until the guard drops.
+    fn lock(&self) -> Result<Flock<File>, StorageError> {
         let p = self.db.join("lock");
         let f = OpenOptions::new()
             .create(true)
@@ -84,8 +98,11 @@ impl LayerStore {
             .write(true)
             .open(&p)
             .map_err(StorageError::io("open lock", &p))?;
-        FileExt::lock_exclusive(&f).map_err(StorageError::io("lock", &p))?;
-        Ok(f)
+        Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, errno)| StorageError::Io {
+            op: "lock",
+            path: p,
+            source: errno.into(),
+        })
     }
 
     /// The layer with this chain id.
@@ -126,6 +143,16 @@ impl LayerStore {
         diff_ids: &[Digest],
         open: &mut OpenLayer<'_>,
     ) -> Result<Vec<LayerMeta>, StorageError> {
+        self.ensure_layers_with(diff_ids, open, LayerCheck::Rehash)
+    }
+
+    /// [`Self::ensure_layers`] with the given check of the tars against their diff ids.
+    pub fn ensure_layers_with(
+        &self,
+        diff_ids: &[Digest],
+        open: &mut OpenLayer<'_>,
+        check: LayerCheck,
+    ) -> Result<Vec<LayerMeta>, StorageError> {
         let chains = Digest::chain_ids(diff_ids);
         let mut out: Vec<LayerMeta> = Vec::with_capacity(chains.len());
         let _lock = self.lock()?;
@@ -139,7 +166,7 @@ impl LayerStore {
                 Ok(_) | Err(StorageError::LayerNotFound(_)) => {}
                 Err(e) => return Err(e),
             }
-            let meta = self.unpack(chain, diff_id, parent, open)?;
+            let meta = self.unpack(chain, diff_id, parent, open, check)?;
             out.push(meta);
         }
         Ok(out)
@@ -151,21 +178,25 @@ impl LayerStore {
         diff_id: &Digest,
         parent: Option<Digest>,
         open: &mut OpenLayer<'_>,
+        check: LayerCheck,
     ) -> Result<LayerMeta, StorageError> {
-        let check = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
-        let hasher = std::thread::spawn(move || -> io::Result<Digest> {
-            let mut r = HashingReader::new(check);
-            io::copy(&mut r, &mut io::sink())?;
-            Ok(r.finish().0)
-        });
-        let mut src = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
-        let summary = self.driver.create_layer(chain, parent.as_ref(), &mut src);
-        let actual = hasher
-            .join()
-            .map_err(|_| io::Error::other("hashing thread panicked"))
-            .and_then(|r| r)
-            .map_err(StorageError::io("hash layer", diff_id.as_str()))?;
-        let summary = summary?;
+        let src = open(diff_id).map_err(StorageError::io("open layer", diff_id.as_str()))?;
+        let hash_err = StorageError::io("hash layer", diff_id.as_str());
+        let (summary, actual) = match check {
+            LayerCheck::Rehash => {
+                let mut tee = HashTee::new(src).map_err(hash_err)?;
+                let summary = self.driver.create_layer(chain, parent.as_ref(), &mut tee)?;
+                let actual = tee
+                    .finish()
+                    .map_err(StorageError::io("hash layer", diff_id.as_str()))?;
+                (summary, actual)
+            }
+            LayerCheck::Ingested => {
+                let mut src = std::io::BufReader::with_capacity(1 << 20, src);
+                let summary = self.driver.create_layer(chain, parent.as_ref(), &mut src)?;
+                (summary, diff_id.clone())
+            }
+        };
         if actual != *diff_id {
             self.driver.remove_layer(chain)?;
             return Err(StorageError::LayerDigest {

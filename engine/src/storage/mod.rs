@@ -12,12 +12,13 @@ mod layers;
 pub mod metadata;
 mod mounter;
 mod overlay;
+mod verify;
 mod vfs;
 
 pub use driver::{DriverKind, RwLayerId, StorageDriver};
 pub use error::StorageError;
 pub use extract::{ExtractSummary, WhiteoutMode, extract_layer};
-pub use layers::{LayerMeta, LayerStore, OpenLayer};
+pub use layers::{LayerCheck, LayerMeta, LayerStore, OpenLayer};
 #[cfg(any(test, feature = "testing"))]
 pub use mounter::{FakeMounter, MountCall};
 pub use mounter::{LinuxMounter, Mounter};

@@ -86,3 +86,64 @@ fn system_df_of_n_containers_is_image_plus_their_layers() {
     assert_eq!(df.images.size + df.containers.size, 5000 + 600);
     assert_eq!(df.images.reclaimable, 0);
 }
+
+#[test]
+fn a_blob_corrupted_at_rest_is_refused_when_unpacked_later() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path(), DriverKind::Vfs).unwrap();
+    let tar = TarBuilder::new().file("f", b"good").build();
+    let id = s.import(&tar[..], &opts("img")).unwrap();
+    let layer = s.images().record("img").unwrap().layers[0].clone();
+    // Layers go (e.g. a driver switch or GC); the blob then rots on disk, same length.
+    s.layers().remove_unused(&HashSet::new()).unwrap();
+    let evil = TarBuilder::new().file("f", b"evil").build();
+    assert_eq!(evil.len(), tar.len());
+    fs::write(s.images().blobs().path(&layer), &evil).unwrap();
+    let err = s.unpack(&id).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Storage(StorageError::LayerDigest { .. })),
+        "{err}"
+    );
+    assert!(s.layers().layers().unwrap().is_empty(), "nothing unpacked");
+    let c = RwLayerId::new("c").unwrap();
+    assert!(s.create_container_root(&c, "img").is_err());
+}
+
+#[test]
+fn an_import_whose_layer_cannot_be_unpacked_leaves_no_image() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path(), DriverKind::Vfs).unwrap();
+    let kept = s
+        .import(
+            &TarBuilder::new().file("a", b"a").build()[..],
+            &opts("kept"),
+        )
+        .unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.as_gnu_mut().unwrap().name[..6].copy_from_slice(b"../out");
+    h.set_cksum();
+    b.append(&h, &b"x"[..]).unwrap();
+    let evil = b.into_inner().unwrap();
+    assert!(s.import(&evil[..], &opts("evil")).is_err());
+    let ids: Vec<Digest> = s
+        .images()
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, [kept]);
+    assert!(s.images().resolve("evil").is_err());
+    assert_eq!(s.layers().layers().unwrap().len(), 1);
+    assert_eq!(
+        s.images().blobs().list().unwrap().len(),
+        3,
+        "config, manifest, layer"
+    );
+}
