@@ -166,10 +166,10 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
             ));
         }
         if let Some(p) = ns.path() {
-            if !p.is_absolute() {
+            if !p.is_absolute() || !p.exists() {
                 return Err(ConfigError::invalid(
                     format!("linux.namespaces[{i}].path"),
-                    "must be an absolute path",
+                    format!("{} is not an existing absolute path", p.display()),
                 ));
             }
         }

@@ -136,6 +136,7 @@ impl Runtime {
                 source,
             }
         })?;
+        chown_to_container_root(&fifo, &prep)?;
         let dir_fd = open(
             &dir,
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -307,6 +308,29 @@ impl Runtime {
         };
         Ok(self.state.save(&rec)?)
     }
+}
+
+/// In a new user namespace the init runs as the mapped root, which must be able to open the
+/// fifo: hand it to that host uid/gid.
+fn chown_to_container_root(fifo: &Path, prep: &Prepared) -> Result<(), ContainerError> {
+    if !prep.ns.clone_flags.contains(CloneFlags::CLONE_NEWUSER) {
+        return Ok(());
+    }
+    let linux = prep.bundle.spec.linux().as_ref();
+    let host_id = |maps: Option<&Vec<LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .find(|m| m.container_id() == 0)
+            .map(|m| m.host_id())
+    };
+    let uid =
+        host_id(linux.and_then(|l| l.uid_mappings().as_ref())).map(nix::unistd::Uid::from_raw);
+    let gid =
+        host_id(linux.and_then(|l| l.gid_mappings().as_ref())).map(nix::unistd::Gid::from_raw);
+    nix::unistd::chown(fifo, uid, gid).map_err(|source| ContainerError::Sys {
+        op: format!("chown {}", fifo.display()),
+        source,
+    })
 }
 
 /// Write `/proc/PID/{uid,gid}_map` in one write, as the kernel requires.

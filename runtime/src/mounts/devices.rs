@@ -37,7 +37,15 @@ pub fn create_default(rootfs: &Path, in_userns: bool) -> Result<(), MountError> 
     fs::create_dir_all(&dev).map_err(io("mkdir", &dev))?;
     for (name, major, minor) in DEFAULT_DEVICES {
         let path = dev.join(name);
-        make_node(&path, SFlag::S_IFCHR, major, minor, 0o666, in_userns)?;
+        let host = Path::new("/dev").join(name);
+        make_node(
+            &path,
+            &host,
+            SFlag::S_IFCHR,
+            (major, minor),
+            0o666,
+            in_userns,
+        )?;
     }
     let links = [
         ("/proc/self/fd", "fd"),
@@ -72,14 +80,8 @@ pub fn create_device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<
         _ => SFlag::S_IFCHR,
     };
     let mode = d.file_mode().unwrap_or(0o666);
-    make_node(
-        &path,
-        kind,
-        d.major() as u64,
-        d.minor() as u64,
-        mode,
-        in_userns,
-    )?;
+    let dev = (d.major() as u64, d.minor() as u64);
+    make_node(&path, d.path(), kind, dev, mode, in_userns)?;
     if !in_userns && (d.uid().is_some() || d.gid().is_some()) {
         chown(
             &path,
@@ -95,26 +97,33 @@ pub fn create_device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<
     Ok(())
 }
 
+/// mknod, or (in a user namespace, or when the devices cgroup forbids mknod) a bind mount of
+/// the host's node, as runc does.
 fn make_node(
     path: &Path,
+    host: &Path,
     kind: SFlag,
-    major: u64,
-    minor: u64,
+    (major, minor): (u64, u64),
     mode: u32,
     in_userns: bool,
 ) -> Result<(), MountError> {
     if path.is_symlink() || path.exists() {
         fs::remove_file(path).map_err(io("remove", path))?;
     }
-    if in_userns {
-        let host = Path::new("/dev").join(path.file_name().unwrap_or_default());
-        fs::File::create(path).map_err(io("create", path))?;
-        return mount(Some(&host), path, None, MsFlags::MS_BIND, None);
+    if !in_userns {
+        let perm = Mode::from_bits_truncate(mode & 0o7777);
+        match mknod(path, kind, perm, makedev(major, minor)) {
+            Ok(()) => return Ok(()),
+            Err(nix::Error::EPERM) => {}
+            Err(source) => {
+                return Err(MountError::Sys {
+                    op: "mknod".into(),
+                    target: path.to_owned(),
+                    source,
+                });
+            }
+        }
     }
-    let perm = Mode::from_bits_truncate(mode & 0o7777);
-    mknod(path, kind, perm, makedev(major, minor)).map_err(|source| MountError::Sys {
-        op: "mknod".into(),
-        target: path.to_owned(),
-        source,
-    })
+    fs::File::create(path).map_err(io("create", path))?;
+    mount(Some(host), path, None, MsFlags::MS_BIND, None)
 }
