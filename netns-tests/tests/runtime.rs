@@ -596,3 +596,72 @@ fn hooks_run_with_state_on_stdin() {
     let post: Value = serde_json::from_str(&std::fs::read_to_string(&post).unwrap()).unwrap();
     assert_eq!(post["status"], "stopped");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn terminal_master_is_sent_over_console_socket() {
+    use nix::sys::socket::{
+        AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind,
+        listen, recvmsg, socket,
+    };
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    let c = TestContainer::new(&["sh", "-c", "tty; echo hello-tty"], |cfg| {
+        cfg["process"]["terminal"] = json!(true);
+    });
+    let sock_path = c.bundle().join("console.sock");
+    let listener = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    bind(listener.as_raw_fd(), &UnixAddr::new(&sock_path).unwrap()).unwrap();
+    listen(&listener, nix::sys::socket::Backlog::new(1).unwrap()).unwrap();
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let s = sock_path.to_str().unwrap().to_owned();
+    let out = c.rt(&["create", "--bundle", &b, "--console-socket", &s, &c.id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SAFETY: accept returned a fresh descriptor that nothing else owns.
+    let conn = unsafe { OwnedFd::from_raw_fd(accept(listener.as_raw_fd()).unwrap()) };
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let master = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|m| match m {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("pty master fd");
+    // SAFETY: the fd arrived via SCM_RIGHTS and is owned by this process alone.
+    let mut master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(master) });
+    assert!(c.rt(&["start", &c.id]).status.success());
+    let mut text = String::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        if text.contains("hello-tty") {
+            break;
+        }
+    }
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("hello-tty"), "{text}");
+}

@@ -45,9 +45,6 @@ pub struct GlobalOpts {
     /// Use systemd for cgroups (not supported: berth-runtime drives cgroupfs directly).
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for compatibility; rootless mode is chosen from the config.
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub rootless: Option<String>,
 }
 
 /// Shared settings handed to every subcommand.
