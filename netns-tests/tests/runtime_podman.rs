@@ -120,7 +120,7 @@ impl Podman {
     }
 
     fn import_image(&self) {
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(self.scratch.path().join("rootfs"))
             .args(["-c", "."])
@@ -129,9 +129,10 @@ impl Podman {
             .unwrap();
         let out = self
             .cmd(&["import", "--change", "CMD [\"sh\"]", "-", "berth-bb"])
-            .stdin(tar.stdout.unwrap())
+            .stdin(tar.stdout.take().unwrap())
             .output()
             .unwrap();
+        assert!(tar.wait().unwrap().success(), "tar of the rootfs failed");
         assert!(
             out.status.success(),
             "import: {}",
