@@ -665,3 +665,33 @@ fn terminal_master_is_sent_over_console_socket() {
     assert!(text.contains("/dev/pts/0"), "{text}");
     assert!(text.contains("hello-tty"), "{text}");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn run_relays_signals_to_the_container() {
+    let script = "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.1; done";
+    let c = TestContainer::new(&["sh", "-c", script], |_| {});
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let mut child = c
+        .cmd(&["run", "--bundle", &b, &c.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    if status.code() != Some(5) {
+        // The container may still hold the pipe open: remove it before reading to EOF.
+        let _ = c.rt(&["delete", "--force", &c.id]);
+        panic!("run exited with {status:?}, not the container's 5");
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("got-term"), "{rest}");
+    assert_eq!(status.code(), Some(5));
+}

@@ -1,5 +1,5 @@
 //! `run`: create, start, and (unless `--detach`) wait for the container and delete it,
-//! exiting with its status.
+//! exiting with its status. Signals sent to `run` while it waits are relayed to the container.
 
 use nix::sys::wait::{WaitStatus, waitpid};
 
@@ -23,6 +23,10 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> anyhow::Result<i32> {
     ctx.refuse_systemd()?;
     let id = args.create.id.clone();
     let pid = ctx.runtime.create(&args.create.options())?;
+    if !args.detach {
+        // Before start, so no signal sent once the process runs can miss the relay.
+        berth_runtime::sys::forward_signals_to(pid.as_raw())?;
+    }
     if let Err(e) = ctx.runtime.start(&id) {
         let _ = ctx.runtime.delete(&id, true);
         return Err(e.into());
