@@ -1,0 +1,697 @@
+//! Root tests for berth-runtime: each builds a busybox bundle in a tempdir, runs the
+//! `berth-runtime` binary with a private `--root`, and gives every container a new network
+//! namespace, so nothing touches the host's network. Containers are force-deleted on drop.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup step should panic loudly
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+const IGNORE: &str = "needs root: cargo test -p berth-netns-tests -- --ignored";
+
+fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root ({IGNORE})"
+    );
+}
+
+/// Build the binary once (cargo does not build other packages' binaries for us).
+static BIN: OnceLock<PathBuf> = OnceLock::new();
+
+fn runtime_bin() -> &'static Path {
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "berth-runtime",
+                "--bin",
+                "berth-runtime",
+            ])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .arg("--message-format=json")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build");
+        assert!(out.status.success(), "cargo build -p berth-runtime failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .find(|p| p.ends_with("berth-runtime"))
+            .expect("berth-runtime executable in cargo output")
+    })
+}
+
+/// A busybox root filesystem with applet symlinks.
+fn make_rootfs(dir: &Path) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
+    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            symlink("busybox", bin.join(applet)).unwrap();
+        }
+    }
+    for d in ["proc", "sys", "dev", "tmp", "etc", "mnt"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
+}
+
+/// runc's default config, with a new network namespace and our own cgroup path.
+fn default_config(id: &str, args: &[&str]) -> Value {
+    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false, "user": {"uid": 0, "gid": 0}, "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": false},
+        "hostname": "berth-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}
+        ],
+        "linux": {
+            "cgroupsPath": format!("/berth-test/{id}"),
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                           {"type": "uts"}, {"type": "mount"}],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                "/proc/sysrq-trigger"]
+        }
+    })
+}
+
+/// A bundle plus a private state root; the container is force-deleted on drop.
+struct TestContainer {
+    dir: tempfile::TempDir,
+    id: String,
+}
+
+impl TestContainer {
+    fn new(args: &[&str], tweak: impl FnOnce(&mut Value)) -> Self {
+        require_root();
+        let dir = tempfile::tempdir().unwrap();
+        make_rootfs(&dir.path().join("rootfs"));
+        let id = format!(
+            "t{}-{}",
+            std::process::id(),
+            dir.path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .trim_start_matches('.')
+        );
+        let mut cfg = default_config(&id, args);
+        tweak(&mut cfg);
+        std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
+        Self { dir, id }
+    }
+
+    fn bundle(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state_root(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(runtime_bin());
+        c.arg("--root").arg(self.state_root()).args(args);
+        c
+    }
+
+    fn rt(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// `run` in the foreground; returns (exit code, stdout, stderr).
+    fn run(&self) -> (i32, String, String) {
+        let b = self.bundle().to_str().unwrap().to_owned();
+        let out = self.rt(&["run", "--bundle", &b, &self.id]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// create + start, leaving the container running (its stdio goes to files, so no pipe
+    /// stays open after create returns).
+    fn start_detached(&self) -> i32 {
+        let b = self.bundle().to_str().unwrap().to_owned();
+        let log = self.dir.path().join("create.err");
+        let status = self
+            .cmd(&["create", "--bundle", &b, &self.id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "create: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        let out = self.rt(&["start", &self.id]);
+        assert!(
+            out.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let state: Value = serde_json::from_slice(&self.rt(&["state", &self.id]).stdout).unwrap();
+        assert_eq!(state["status"], "running");
+        state["pid"].as_i64().unwrap() as i32
+    }
+
+    fn cgroup_dir(&self, ctrl: &str) -> PathBuf {
+        PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth-test/{}", self.id))
+    }
+}
+
+impl Drop for TestContainer {
+    fn drop(&mut self) {
+        if let Some(bin) = BIN.get() {
+            let _ = Command::new(bin)
+                .arg("--root")
+                .arg(self.state_root())
+                .args(["delete", "--force", &self.id])
+                .output();
+        }
+    }
+}
+
+fn run_ok(c: &TestContainer) -> String {
+    let (code, out, err) = c.run();
+    assert_eq!(code, 0, "container failed: stdout={out} stderr={err}");
+    out
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn container_sees_only_its_processes_and_hostname() {
+    let c = TestContainer::new(
+        &["sh", "-c", "hostname; ls -d /proc/[0-9]* | wc -l"],
+        |_| {},
+    );
+    let out = run_ok(&c);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "berth-test");
+    let n: u32 = lines[1].trim().parse().unwrap();
+    assert!(n <= 3, "saw {n} processes: {out}");
+    assert_ne!(nix::unistd::gethostname().unwrap(), "berth-test");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn container_cannot_see_host_mounts() {
+    let c = TestContainer::new(&["cat", "/proc/self/mountinfo"], |_| {});
+    let out = run_ok(&c);
+    let bundle = c.bundle().to_str().unwrap();
+    for line in out.lines() {
+        let mount_point = line.split(' ').nth(4).unwrap();
+        assert!(
+            !mount_point.starts_with("/work"),
+            "host mount visible: {line}"
+        );
+        assert!(
+            !mount_point.starts_with(bundle),
+            "bundle path visible: {line}"
+        );
+    }
+    assert!(out.lines().count() < 40, "too many mounts: {out}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn masked_and_readonly_paths_hold() {
+    // Only the masked paths this kernel has (it may lack /proc/kcore).
+    let masked: Vec<&str> = [
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/sched_debug",
+    ]
+    .into_iter()
+    .filter(|p| Path::new(p).exists())
+    .collect();
+    assert!(!masked.is_empty());
+    let mut script: String = masked.iter().map(|p| format!("wc -c < {p}; ")).collect();
+    script.push_str("ls /sys/firmware | wc -l; echo x > /proc/sys/kernel/domainname && echo WROTE");
+    let c = TestContainer::new(&["sh", "-c", &script], |_| {});
+    let (_, out, err) = c.run();
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines.len(), masked.len() + 1, "stdout={out} stderr={err}");
+    assert!(
+        lines.iter().all(|l| *l == "0"),
+        "masked path readable: {out}"
+    );
+    assert!(!out.contains("WROTE"), "/proc/sys writable: {out}");
+    assert!(err.contains("Read-only file system"), "{err}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn default_capabilities_forbid_mount_and_module_loading() {
+    let script = "mount -t tmpfs t /mnt && echo MOUNTED; insmod /nonexistent.ko; \
+                  grep CapEff /proc/self/status";
+    let c = TestContainer::new(&["sh", "-c", script], |_| {});
+    let (_, out, err) = c.run();
+    assert!(!out.contains("MOUNTED"), "{out}");
+    let err = err.to_lowercase();
+    assert!(
+        err.contains("not permitted") || err.contains("permission denied"),
+        "{err}"
+    );
+    // CAP_AUDIT_WRITE(29), CAP_KILL(5), CAP_NET_BIND_SERVICE(10) and nothing else.
+    assert!(out.contains("CapEff:\t0000000020000420"), "{out}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn seccomp_denies_with_configured_errno() {
+    let c = TestContainer::new(&["sh", "-c", "mkdir /tmp/x; echo rc=$?; ls /tmp"], |cfg| {
+        cfg["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+        });
+    });
+    let (code, out, err) = c.run();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rc=1"), "{out}");
+    assert!(
+        err.contains("Function not implemented"),
+        "errno 38 expected: {err}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn no_new_privileges_is_set_only_when_asked() {
+    let c = TestContainer::new(&["grep", "NoNewPrivs", "/proc/self/status"], |_| {});
+    assert!(run_ok(&c).contains("NoNewPrivs:\t1"));
+    let c = TestContainer::new(&["grep", "NoNewPrivs", "/proc/self/status"], |cfg| {
+        cfg["process"]["noNewPrivileges"] = json!(false);
+    });
+    assert!(run_ok(&c).contains("NoNewPrivs:\t0"));
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn readonly_root_cannot_be_written() {
+    let c = TestContainer::new(
+        &[
+            "sh",
+            "-c",
+            "touch /newfile && echo WROTE; touch /tmp/ok && echo TMP",
+        ],
+        |cfg| {
+            cfg["root"]["readonly"] = json!(true);
+        },
+    );
+    let (_, out, err) = c.run();
+    assert!(!out.contains("WROTE"), "{out}");
+    assert!(
+        out.contains("TMP"),
+        "tmpfs should stay writable: {out} {err}"
+    );
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(!c.bundle().join("rootfs/newfile").exists());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn devices_cgroup_denies_unlisted_device() {
+    let script = "head -c 1 /dev/kmsg > /dev/null && echo KMSG; head -c 1 /dev/zero | wc -c";
+    let c = TestContainer::new(&["sh", "-c", script], |cfg| {
+        cfg["linux"]["devices"] =
+            json!([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]);
+    });
+    let (_, out, err) = c.run();
+    assert!(!out.contains("KMSG"), "{out}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    assert_eq!(
+        out.lines().last().map(str::trim),
+        Some("1"),
+        "default devices must work: {out}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn memory_limit_kills_a_process_that_exceeds_it() {
+    let c = TestContainer::new(&["sh", "-c", "tail /dev/zero; echo rc=$?"], |cfg| {
+        cfg["linux"]["resources"]["memory"] = json!({"limit": 16 << 20, "swap": 16 << 20});
+    });
+    let out = run_ok(&c);
+    assert!(
+        out.contains("rc=137"),
+        "expected SIGKILL by the OOM killer: {out}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn pids_limit_stops_a_fork_bomb() {
+    // The inner shell dies at its first failed fork; the outer one reports the count.
+    let script = "sh -c 'i=0; while [ $i -lt 64 ]; do sleep 3 & i=$((i+1)); done'; \
+                  read n < /sys/fs/cgroup/pids/pids.current; echo $n";
+    let c = TestContainer::new(&["sh", "-c", script], |cfg| {
+        cfg["linux"]["resources"]["pids"] = json!({"limit": 16});
+    });
+    let (_, out, err) = c.run();
+    assert!(
+        err.contains("can't fork") || err.contains("Resource temporarily unavailable"),
+        "{err}"
+    );
+    let current: u32 = out.trim().parse().unwrap_or(99);
+    assert!(current <= 16, "pids.current {current}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn exec_joins_namespaces_and_cgroup() {
+    let c = TestContainer::new(&["sleep", "60"], |_| {});
+    let pid = c.start_detached();
+    let script =
+        "for n in pid mnt net ipc uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup";
+    let out = c.rt(&["exec", &c.id, "sh", "-c", script]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for n in ["pid", "mnt", "net", "ipc", "uts"] {
+        let want = std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
+        assert!(
+            text.contains(want.to_str().unwrap()),
+            "{n} not joined: {text}"
+        );
+    }
+    assert!(
+        text.contains(&format!("memory:/berth-test/{}", c.id)),
+        "{text}"
+    );
+    let ps: Value =
+        serde_json::from_slice(&c.rt(&["ps", "--format", "json", &c.id]).stdout).unwrap();
+    assert_eq!(ps, json!([pid]));
+    let out = c.rt(&["exec", &c.id, "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn pause_resume_kill_and_delete_lifecycle() {
+    let c = TestContainer::new(&["sleep", "60"], |_| {});
+    c.start_detached();
+    assert!(c.rt(&["pause", &c.id]).status.success());
+    let st: Value = serde_json::from_slice(&c.rt(&["state", &c.id]).stdout).unwrap();
+    assert_eq!(st["status"], "paused");
+    assert!(c.rt(&["resume", &c.id]).status.success());
+    assert!(
+        !c.rt(&["delete", &c.id]).status.success(),
+        "running container deleted without --force"
+    );
+    assert!(c.rt(&["kill", &c.id, "KILL"]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let st: Value = serde_json::from_slice(&c.rt(&["state", &c.id]).stdout).unwrap();
+    assert_eq!(st["status"], "stopped");
+    assert!(c.rt(&["delete", &c.id]).status.success());
+    assert!(!c.cgroup_dir("memory").exists());
+    assert!(!c.state_root().join(&c.id).exists());
+}
+
+/// A change to the default config.
+type Tweak = Box<dyn Fn(&mut Value)>;
+
+fn assert_create_fails_cleanly(c: &TestContainer, field: &str) {
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let out = c.rt(&["create", "--bundle", &b, &c.id]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create should fail");
+    assert!(err.contains(field), "error should name {field}: {err}");
+    for ctrl in ["memory", "pids", "devices", "freezer"] {
+        assert!(!c.cgroup_dir(ctrl).exists(), "{ctrl} cgroup left behind");
+    }
+    assert!(!c.state_root().join(&c.id).exists(), "state left behind");
+    let out = c.rt(&["delete", &c.id]);
+    assert!(
+        out.status.success(),
+        "delete after failed create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn failed_create_leaves_nothing_and_delete_succeeds() {
+    let c = TestContainer::new(&["/no/such/binary"], |_| {});
+    assert_create_fails_cleanly(&c, "process.args[0]");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn bad_configs_get_errors_naming_the_field() {
+    let cases: Vec<(&str, Tweak)> = vec![
+        (
+            "linux.namespaces[5].type",
+            Box::new(|c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "bogus"}));
+            }),
+        ),
+        (
+            "linux.uidMappings",
+            Box::new(|c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "user"}));
+            }),
+        ),
+        (
+            "linux.seccomp.syscalls[0].names[0]",
+            Box::new(|c| {
+                c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["no_such_syscall"], "action": "SCMP_ACT_ERRNO"}]});
+            }),
+        ),
+        (
+            "mounts[0].destination",
+            Box::new(|c| {
+                c["mounts"][0]["destination"] = json!("/../../etc");
+            }),
+        ),
+        (
+            "root.path",
+            Box::new(|c| c["root"]["path"] = json!("missing-rootfs")),
+        ),
+        (
+            "linux.namespaces[1].path",
+            Box::new(|c| {
+                c["linux"]["namespaces"][1]["path"] = json!("/nonexistent/netns");
+            }),
+        ),
+    ];
+    for (field, tweak) in cases {
+        let c = TestContainer::new(&["true"], |cfg| tweak(cfg));
+        assert_create_fails_cleanly(&c, field);
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn joins_a_network_namespace_by_path() {
+    let c = TestContainer::new(&["true"], |_| {});
+    // A throwaway netns pinned by a sleeping process in a new net namespace.
+    let mut holder = Command::new("unshare")
+        .args(["--net", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let ns_path = format!("/proc/{}/ns/net", holder.id());
+    let want = std::fs::read_link(&ns_path).unwrap();
+    let cfg_path = c.bundle().join("config.json");
+    let mut cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["process"]["args"] = json!(["readlink", "/proc/self/ns/net"]);
+    cfg["linux"]["namespaces"][1] = json!({"type": "network", "path": ns_path});
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let out = run_ok(&c);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.trim(), want.to_str().unwrap());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn user_namespace_maps_root() {
+    let c = TestContainer::new(&["sh", "-c", "id -u; cat /proc/self/uid_map"], |cfg| {
+        cfg["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        cfg["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    });
+    let out = run_ok(&c);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"]);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn hooks_run_with_state_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre = dir.path().join("prestart");
+    let post = dir.path().join("poststop");
+    let hook = |out: &Path| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]});
+    let (h1, h2) = (hook(&pre), hook(&post));
+    let c = TestContainer::new(&["true"], move |cfg| {
+        cfg["hooks"] = json!({"prestart": [h1], "poststop": [h2]});
+    });
+    run_ok(&c);
+    let pre: Value = serde_json::from_str(&std::fs::read_to_string(&pre).unwrap()).unwrap();
+    assert_eq!(pre["id"], c.id.as_str());
+    assert!(pre["pid"].as_i64().unwrap() > 0);
+    let post: Value = serde_json::from_str(&std::fs::read_to_string(&post).unwrap()).unwrap();
+    assert_eq!(post["status"], "stopped");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn terminal_master_is_sent_over_console_socket() {
+    use nix::sys::socket::{
+        AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind,
+        listen, recvmsg, socket,
+    };
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    let c = TestContainer::new(&["sh", "-c", "tty; echo hello-tty"], |cfg| {
+        cfg["process"]["terminal"] = json!(true);
+    });
+    let sock_path = c.bundle().join("console.sock");
+    let listener = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    bind(listener.as_raw_fd(), &UnixAddr::new(&sock_path).unwrap()).unwrap();
+    listen(&listener, nix::sys::socket::Backlog::new(1).unwrap()).unwrap();
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let s = sock_path.to_str().unwrap().to_owned();
+    let out = c.rt(&["create", "--bundle", &b, "--console-socket", &s, &c.id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SAFETY: accept returned a fresh descriptor that nothing else owns.
+    let conn = unsafe { OwnedFd::from_raw_fd(accept(listener.as_raw_fd()).unwrap()) };
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let master = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|m| match m {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("pty master fd");
+    // SAFETY: the fd arrived via SCM_RIGHTS and is owned by this process alone.
+    let mut master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(master) });
+    assert!(c.rt(&["start", &c.id]).status.success());
+    let mut text = String::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        if text.contains("hello-tty") {
+            break;
+        }
+    }
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("hello-tty"), "{text}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn run_relays_signals_to_the_container() {
+    let script = "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.1; done";
+    let c = TestContainer::new(&["sh", "-c", script], |_| {});
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let mut child = c
+        .cmd(&["run", "--bundle", &b, &c.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    if status.code() != Some(5) {
+        // The container may still hold the pipe open: remove it before reading to EOF.
+        let _ = c.rt(&["delete", "--force", &c.id]);
+        panic!("run exited with {status:?}, not the container's 5");
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("got-term"), "{rest}");
+    assert_eq!(status.code(), Some(5));
+}
