@@ -5,11 +5,13 @@
 
 pub mod cli;
 pub mod clock;
+pub mod container;
 pub mod digest;
 pub mod image;
 
 pub mod ids;
 pub mod network;
+pub mod shim;
 pub mod size;
 pub mod storage;
 pub mod store;

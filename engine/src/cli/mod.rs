@@ -3,6 +3,7 @@
 //! `pub fn run(args, ctx: &Ctx) -> anyhow::Result<()>`; the work itself is done by the library
 //! modules ([`crate::network`], [`berth_core::invoke`], ...).
 
+pub mod container;
 pub mod container_refs;
 pub mod ctx;
 pub mod human;
@@ -119,6 +120,38 @@ pub enum Command {
     /// Disk usage and other system-wide views
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Run a command in a new container
+    Run(container::run::Args),
+    /// Create a container without starting it
+    Create(container::create::Args),
+    /// Start stopped containers
+    Start(container::start::Args),
+    /// List containers
+    Ps(container::ps::Args),
+    /// Print a container's output
+    Logs(container::logs::Args),
+    /// Stop running containers
+    Stop(container::stop::Args),
+    /// Send a signal to running containers
+    Kill(container::kill::Args),
+    /// Remove containers
+    Rm(container::rm::Args),
+    /// Run a command in a running container
+    Exec(container::exec::Args),
+    /// Show containers' records as JSON
+    Inspect(container::inspect::Args),
+    /// Wait for containers to stop and print their exit codes
+    Wait(container::wait::Args),
+    /// Create an image from a container's changes
+    Commit(container::commit::Args),
+    /// Rename a container
+    Rename(container::rename::Args),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// The per-container supervisor (started by run and start)
+    #[command(hide = true)]
+    Shim(container::shim::Args),
 }
 
 /// Runs a parsed command line.
@@ -137,5 +170,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(c) => image::run(c, &ctx),
         Command::Volume(c) => volume::run(c, &ctx),
         Command::System(c) => system::run(c, &ctx),
+        Command::Run(a) => container::run::run(a, &ctx),
+        Command::Create(a) => container::create::run(a, &ctx),
+        Command::Start(a) => container::start::run(a, &ctx),
+        Command::Ps(a) => container::ps::run(a, &ctx),
+        Command::Logs(a) => container::logs::run(a, &ctx),
+        Command::Stop(a) => container::stop::run(a, &ctx),
+        Command::Kill(a) => container::kill::run(a, &ctx),
+        Command::Rm(a) => container::rm::run(a, &ctx),
+        Command::Exec(a) => container::exec::run(a, &ctx),
+        Command::Inspect(a) => container::inspect::run(a, &ctx),
+        Command::Wait(a) => container::wait::run(a, &ctx),
+        Command::Commit(a) => container::commit::run(a, &ctx),
+        Command::Rename(a) => container::rename::run(a, &ctx),
+        Command::Container(c) => container::run_group(c, &ctx),
+        Command::Shim(a) => container::shim::run(a, &ctx),
     }
 }

@@ -1,0 +1,99 @@
+//! `berth exec`: run another process in a running container. berth is its parent: it
+//! inherits berth's stdio, and berth exits with its exit code (126/127 when it cannot be run).
+
+use std::path::PathBuf;
+
+use nix::sys::wait::{WaitStatus, waitpid};
+use oci_spec::runtime::{LinuxCapabilitiesBuilder, Process, UserBuilder};
+
+use crate::cli::Ctx;
+use crate::container::ContainerError;
+use crate::container::create::merge_env;
+use crate::container::record::{ContainerRecord, Status};
+
+/// `berth exec` arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Set an environment variable: KEY=VALUE
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Working directory
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// User: NAME|UID[:GROUP|GID]
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// The container
+    pub container: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+}
+
+fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
+    let rootfs = PathBuf::from(format!("/proc/{}/root", rec.state.pid));
+    let user = args.user.clone().unwrap_or_else(|| rec.config.user.clone());
+    let (uid, gid) = crate::container::lifecycle::resolve_user(&rootfs, &user)?;
+    let caps = crate::container::spec::capabilities(&rec.host_config)?;
+    let mut p = Process::default();
+    p.set_terminal(Some(false));
+    p.set_args(Some(args.cmd.clone()));
+    p.set_env(Some(merge_env(&rec.config.env, &args.env)));
+    p.set_cwd(
+        args.workdir
+            .clone()
+            .unwrap_or_else(|| rec.config.working_dir.clone())
+            .into(),
+    );
+    p.set_user(UserBuilder::default().uid(uid).gid(gid).build()?);
+    p.set_capabilities(Some(
+        LinuxCapabilitiesBuilder::default()
+            .bounding(caps.clone())
+            .effective(caps.clone())
+            .permitted(caps)
+            .build()?,
+    ));
+    p.set_no_new_privileges(Some(!rec.host_config.privileged));
+    Ok(p)
+}
+
+fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
+    let store = super::store(ctx)?;
+    let eng = super::engine(ctx, &store);
+    let rec = super::resolve(&eng, &args.container)?;
+    if rec.state.status != Status::Running {
+        return Err(ContainerError::BadState {
+            op: "exec in it",
+            id: rec.short_id().to_owned(),
+            status: rec.state.status.to_string(),
+        }
+        .into());
+    }
+    let opts = berth_runtime::container::ExecOptions {
+        id: rec.id.clone(),
+        process: process(args, &rec)?,
+        console_socket: None,
+        pid_file: None,
+        preserve_fds: 0,
+    };
+    let pid = eng.runtime().exec(&opts)?;
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, c)) => return Ok(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
+            Ok(_) | Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs the process and exits with its code.
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    match exec(&args, ctx) {
+        Ok(code) => super::exit(code),
+        Err(e) => {
+            let code = crate::shim::exit_code_of(&e);
+            super::exit_with_error(&e, code)
+        }
+    }
+}

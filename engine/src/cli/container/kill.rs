@@ -1,0 +1,37 @@
+//! `berth kill`: send a signal to a running container's init.
+
+use crate::cli::Ctx;
+use crate::container::ContainerError;
+use crate::container::record::Status;
+
+/// `berth kill` arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Signal name or number
+    #[arg(short = 's', long = "signal", default_value = "KILL")]
+    pub signal: String,
+    /// Containers
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Signals each container.
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let sig = berth_runtime::container::kill::parse_signal(&args.signal)?;
+    let store = super::store(ctx)?;
+    let eng = super::engine(ctx, &store);
+    for r in &args.containers {
+        let rec = super::resolve(&eng, r)?;
+        if rec.state.status != Status::Running {
+            return Err(ContainerError::BadState {
+                op: "kill",
+                id: rec.short_id().to_owned(),
+                status: rec.state.status.to_string(),
+            }
+            .into());
+        }
+        eng.runtime().kill(&rec.id, sig, false)?;
+        ctx.print(r)?;
+    }
+    Ok(())
+}

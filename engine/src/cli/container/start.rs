@@ -1,0 +1,104 @@
+//! `berth start`: start created or exited containers through a new shim.
+
+use crate::cli::Ctx;
+use crate::container::ContainerError;
+use crate::container::lifecycle::{Engine, prepare_start};
+use crate::container::record::{ContainerRecord, Status};
+use crate::shim::attach::Frame;
+use crate::shim::spawn::{Shim, spawn};
+
+/// `berth start` arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Attach to the output and exit with the container's code
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+    /// Containers (name or id)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Why a start failed: the message and the exit code `run` should use.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StartFailed {
+    /// 125, 126 or 127.
+    pub code: i32,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Prepares the container, starts its shim and waits for Started. On success returns the
+/// shim (its channel goes on with the output) and the init's pid.
+pub fn start_container(
+    eng: &Engine<'_>,
+    ctx: &Ctx,
+    rec: &mut ContainerRecord,
+) -> anyhow::Result<(Shim, i32)> {
+    if matches!(rec.state.status, Status::Running | Status::Paused) {
+        return Err(ContainerError::BadState {
+            op: "start",
+            id: rec.short_id().to_owned(),
+            status: rec.state.status.to_string(),
+        }
+        .into());
+    }
+    prepare_start(eng, rec)?;
+    let settings = rec.network_settings.clone();
+    eng.containers.update(&rec.id, |r| {
+        r.network_settings = settings;
+        r.restart_count += u32::from(r.state.status == Status::Exited);
+    })?;
+    let cmd = super::shim_command(ctx)?;
+    let mut shim = match spawn(eng, &cmd, &rec.id) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = crate::container::lifecycle::teardown(eng, &rec.id, None);
+            return Err(e);
+        }
+    };
+    match shim.next_frame()? {
+        Some(Frame::Started(pid)) => Ok((shim, pid)),
+        Some(Frame::Failed(code, message)) => {
+            shim.reap();
+            Err(StartFailed { code, message }.into())
+        }
+        other => {
+            shim.reap();
+            anyhow::bail!(
+                "the shim did not start the container (got {other:?}); see {}",
+                eng.containers.run_dir(&rec.id).join("shim.log").display()
+            )
+        }
+    }
+}
+
+/// Starts each container and prints its reference.
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let store = super::store(ctx)?;
+    let eng = super::engine(ctx, &store);
+    if args.attach {
+        let reference = args.containers.first().cloned().unwrap_or_default();
+        let code = match super::resolve(&eng, &reference)
+            .and_then(|mut rec| start_container(&eng, ctx, &mut rec))
+        {
+            Ok((shim, _)) => super::run::stream(shim),
+            Err(e) => super::exit_with_error(&e, code_of(&e)),
+        };
+        super::exit(code);
+    }
+    for reference in &args.containers {
+        let mut rec = super::resolve(&eng, reference)?;
+        let (shim, _) = start_container(&eng, ctx, &mut rec)?;
+        drop(shim);
+        ctx.print(reference)?;
+    }
+    Ok(())
+}
+
+/// The exit code for a failed start.
+pub fn code_of(e: &anyhow::Error) -> i32 {
+    e.downcast_ref::<StartFailed>()
+        .map(|f| f.code)
+        .unwrap_or(125)
+}

@@ -1,0 +1,100 @@
+//! The files berth writes for each container and bind-mounts into it, as Docker does:
+//! `/etc/hosts` (localhost, then the container's addresses with its hostname and name),
+//! `/etc/resolv.conf` (the host's, with loopback resolvers dropped since they cannot be
+//! reached from the container's netns) and `/etc/hostname`.
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::Path;
+
+use super::ContainerError;
+
+/// Resolvers used when the host only has loopback ones (Docker's fallback).
+const FALLBACK_DNS: &[&str] = &["8.8.8.8", "8.8.4.4"];
+
+/// `/etc/hosts` content.
+pub fn hosts(hostname: &str, name: &str, addrs: &[IpAddr]) -> String {
+    let mut s = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for a in addrs {
+        s.push_str(&format!("{a}\t{hostname} {name}\n"));
+    }
+    if addrs.is_empty() {
+        s.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
+    }
+    s
+}
+
+/// `/etc/resolv.conf` from the host's: loopback nameservers are removed; if none remain,
+/// public fallbacks are used (unless `keep_loopback`, for `--network host`).
+pub fn resolv_conf(host: &str, keep_loopback: bool) -> String {
+    let mut out = String::new();
+    let mut servers = 0;
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("nameserver") {
+            let loopback = words
+                .next()
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                .is_some_and(|a| a.is_loopback());
+            if loopback && !keep_loopback {
+                continue;
+            }
+            servers += 1;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if servers == 0 {
+        for s in FALLBACK_DNS {
+            out.push_str(&format!("nameserver {s}\n"));
+        }
+    }
+    out
+}
+
+/// Writes `hosts`, `resolv.conf` and `hostname` into `dir`.
+pub fn write_all(
+    dir: &Path,
+    hostname: &str,
+    name: &str,
+    addrs: &[IpAddr],
+    host_network: bool,
+) -> Result<(), ContainerError> {
+    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let files = [
+        ("hosts", hosts(hostname, name, addrs)),
+        ("resolv.conf", resolv_conf(&host_resolv, host_network)),
+        ("hostname", format!("{hostname}\n")),
+    ];
+    for (file, content) in files {
+        let p = dir.join(file);
+        fs::write(&p, content).map_err(ContainerError::io("write", &p))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_resolvers_are_dropped() {
+        let host = "search lan\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n";
+        let r = resolv_conf(host, false);
+        assert!(
+            !r.contains("127.0.0.53") && r.contains("nameserver 10.0.0.1"),
+            "{r}"
+        );
+        assert!(r.contains("search lan") && r.contains("options edns0"));
+        let only_lo = resolv_conf("nameserver 127.0.0.53\nnameserver ::1\n", false);
+        assert_eq!(only_lo, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        assert!(resolv_conf("nameserver 127.0.0.53\n", true).contains("127.0.0.53"));
+    }
+
+    #[test]
+    fn hosts_name_the_container_at_each_address() {
+        let h = hosts("abc", "web", &["10.88.0.2".parse().unwrap()]);
+        assert!(h.contains("127.0.0.1\tlocalhost\n"));
+        assert!(h.contains("10.88.0.2\tabc web\n"), "{h}");
+    }
+}

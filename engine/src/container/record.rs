@@ -1,0 +1,236 @@
+//! A container's record, `<root>/containers/<id>/config.json`, in Docker's shape (so
+//! [`crate::cli::container_refs`] and `docker inspect` readers understand it) plus berth's own
+//! fields. Everything the CLI shows about a container comes from here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Lifecycle status, as Docker spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Made, never started.
+    #[default]
+    Created,
+    /// The process runs (the shim watches it).
+    Running,
+    /// Frozen.
+    Paused,
+    /// The process ended.
+    Exited,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Exited => "exited",
+        })
+    }
+}
+
+/// Docker's `State`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    /// created, running, paused or exited.
+    pub status: Status,
+    /// Whether the process runs.
+    pub running: bool,
+    /// Whether it is frozen.
+    #[serde(default)]
+    pub paused: bool,
+    /// The init's pid on the host (0 when not running).
+    pub pid: i32,
+    /// The shim's pid (0 when none).
+    #[serde(default)]
+    pub shim_pid: i32,
+    /// The exit code of the last run.
+    pub exit_code: i32,
+    /// Why the last start failed, if it did.
+    #[serde(default)]
+    pub error: String,
+    /// RFC 3339; empty when never started.
+    #[serde(default)]
+    pub started_at: String,
+    /// RFC 3339; empty when never finished.
+    #[serde(default)]
+    pub finished_at: String,
+}
+
+/// What runs: Docker's `Config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunConfig {
+    /// The image as the user named it.
+    pub image: String,
+    /// Hostname inside the container.
+    pub hostname: String,
+    /// `KEY=VALUE`, image's first, then `-e`.
+    pub env: Vec<String>,
+    /// The full argv (entrypoint + cmd).
+    pub cmd: Vec<String>,
+    /// Working directory.
+    pub working_dir: String,
+    /// `uid[:gid]` or a name.
+    #[serde(default)]
+    pub user: String,
+}
+
+/// Resource and security settings: Docker's `HostConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// The networks in order (`host`, `none` or names).
+    pub networks: Vec<String>,
+    /// `-p` specs as given.
+    pub port_bindings: Vec<String>,
+    /// `--ip` for the first network.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// `--memory` in bytes (0 = unlimited).
+    #[serde(default)]
+    pub memory: i64,
+    /// `--cpus` in billionths of a CPU (0 = unlimited).
+    #[serde(default)]
+    pub nano_cpus: i64,
+    /// `--pids-limit` (0 = unlimited).
+    #[serde(default)]
+    pub pids_limit: i64,
+    /// `--read-only`.
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    /// `--cap-add`.
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    #[serde(default)]
+    pub privileged: bool,
+}
+
+/// One mount: Docker's `MountPoints` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    /// `bind` or `volume`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// The volume name (empty for binds).
+    pub name: String,
+    /// Host path.
+    pub source: String,
+    /// Path in the container.
+    pub destination: String,
+    /// Writable.
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    /// Created for this container (`-v /path`), removed by `rm -v`.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// One network attachment while the container runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Attachment {
+    /// Interface name in the container.
+    pub if_name: String,
+    /// Addresses with prefix length.
+    pub ip_addresses: Vec<String>,
+    /// The CNI result.
+    #[serde(default)]
+    pub result: Value,
+}
+
+/// Docker's `NetworkSettings`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    /// The netns path (empty for `host`).
+    pub sandbox_key: String,
+    /// Attachments by network name.
+    pub networks: BTreeMap<String, Attachment>,
+}
+
+/// `<root>/containers/<id>/config.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerRecord {
+    /// 64 hex digits.
+    pub id: String,
+    /// Unique name (Docker stores it with a leading `/`; berth without).
+    pub name: String,
+    /// RFC 3339.
+    pub created: String,
+    /// `sha256:<image id>`.
+    pub image: String,
+    /// What runs.
+    pub config: RunConfig,
+    /// Resources and security.
+    pub host_config: HostConfig,
+    /// Mounts by destination.
+    pub mount_points: BTreeMap<String, MountPoint>,
+    /// Networks while running.
+    pub network_settings: NetworkSettings,
+    /// Runtime state.
+    pub state: ContainerState,
+    /// The json-file log.
+    pub log_path: String,
+    /// How often it was started.
+    #[serde(default)]
+    pub restart_count: u32,
+}
+
+impl ContainerRecord {
+    /// The first 12 hex digits.
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+
+    /// `Up …`/`Exited (N) …`/`Created`, without durations.
+    pub fn status_text(&self) -> String {
+        match self.state.status {
+            Status::Created => "Created".into(),
+            Status::Running => "Up".into(),
+            Status::Paused => "Up (Paused)".into(),
+            Status::Exited => format!("Exited ({})", self.state.exit_code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::container_refs::ContainerRef;
+
+    #[test]
+    fn record_reads_as_a_container_ref() {
+        let mut r = ContainerRecord {
+            id: "a".repeat(64),
+            image: format!("sha256:{}", "b".repeat(64)),
+            ..Default::default()
+        };
+        r.state.running = true;
+        r.mount_points.insert(
+            "/d".into(),
+            MountPoint {
+                kind: "volume".into(),
+                name: "data".into(),
+                ..Default::default()
+            },
+        );
+        let v: ContainerRef = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
+        assert!(v.state.running);
+        assert!(v.uses_volume("data"));
+        assert_eq!(v.image.unwrap().to_string(), r.image);
+    }
+}
