@@ -1,0 +1,550 @@
+//! Root tests of `berth run` and the container commands, each in its own world: the berth CLI
+//! runs inside a throwaway test host netns (bridges, nft rules and container veths live
+//! there), with temp roots, and a busybox image made from the machine's static busybox.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+#[path = "cli_net/fixture.rs"]
+mod fixture;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_netns_tests::TestNetns;
+use fixture::Berth;
+
+/// A berth with the image `bb` imported: busybox with its applets, /etc/passwd, and
+/// /www/index.html.
+fn berth_with_busybox(prefix: &str) -> Berth {
+    let b = Berth::new(prefix);
+    let tar = b.root.path().join("bb.tar");
+    let mut t = tar::Builder::new(std::fs::File::create(&tar).unwrap());
+    let file = |t: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8], mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        t.append_data(&mut h, path, data).unwrap();
+    };
+    file(
+        &mut t,
+        "bin/busybox",
+        &std::fs::read("/bin/busybox").unwrap(),
+        0o755,
+    );
+    file(
+        &mut t,
+        "etc/passwd",
+        b"root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
+        0o644,
+    );
+    file(&mut t, "www/index.html", b"served by berth\n", 0o644);
+    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_mode(0o777);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            t.append_link(&mut h, format!("bin/{applet}"), "busybox")
+                .unwrap();
+        }
+    }
+    t.finish().unwrap();
+    drop(t);
+    b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
+    b
+}
+
+/// Removes every container (so the roots can go) when a test ends, passed or not.
+struct Cleanup<'a>(&'a Berth);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let ids = self.0.run(&["ps", "-aq"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            let _ = self.0.run(&["rm", "-f", id]);
+        }
+    }
+}
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn ip_of(b: &Berth, name: &str) -> String {
+    let v = b.json(&["inspect", name]);
+    let nets = v[0]["NetworkSettings"]["Networks"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let addr = nets.values().next().unwrap()["IpAddresses"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    addr.split('/').next().unwrap().to_string()
+}
+
+/// Processes whose command line mentions `needle`.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(needle))
+        .count()
+}
+
+fn mounts_under(path: &std::path::Path) -> usize {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let p = path.display().to_string();
+    mi.lines().filter(|l| l.contains(&p)).count()
+}
+
+/// cgroup directories (`berth/<id>` in any hierarchy, v1 or v2) of containers whose id
+/// starts with one of `short_ids`.
+fn berth_cgroups(short_ids: &[String]) -> Vec<String> {
+    let mut bases = vec![std::path::PathBuf::from("/sys/fs/cgroup/berth")];
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        bases.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("berth")));
+    }
+    let mut found = Vec::new();
+    for base in bases {
+        let Ok(rd) = std::fs::read_dir(&base) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir()
+                && short_ids
+                    .iter()
+                    .any(|s| !s.is_empty() && name.starts_with(s.as_str()))
+            {
+                found.push(e.path().display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn two_containers_on_one_network_reach_each_other() {
+    let b = berth_with_busybox("run-two");
+    let _c = Cleanup(&b);
+    b.ok(&["net", "create", "--subnet", "10.91.0.0/24", "web"]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "web",
+        "bb",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    let ip = ip_of(&b, "srv");
+    assert!(ip.starts_with("10.91.0."), "{ip}");
+    let out = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "web",
+        "bb",
+        "wget",
+        "-qO-",
+        &format!("http://{ip}/index.html"),
+    ]);
+    assert_eq!(out, "served by berth\n");
+    let ping = b.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "web",
+        "bb",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        &ip,
+    ]);
+    assert_eq!(code(&ping), 0, "{}", String::from_utf8_lossy(&ping.stderr));
+    // The container's /etc/hosts names it; its hostname is the short id.
+    let hosts = b.ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.contains(&format!("{ip}\t")) && hosts.contains(" srv"),
+        "{hosts}"
+    );
+    let id = b.ok(&["inspect", "srv"]);
+    let hostname = b.ok(&["exec", "srv", "hostname"]);
+    assert!(
+        id.contains(hostname.trim()) && hostname.trim().len() == 12,
+        "{hostname}"
+    );
+    // --network none: loopback only.
+    let none = b.ok(&["run", "--rm", "--network", "none", "bb", "ip", "-o", "link"]);
+    assert!(none.contains("lo") && !none.contains("eth0"), "{none}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn published_port_serves_httpd_to_an_outside_netns() {
+    let b = berth_with_busybox("run-pub");
+    let _c = Cleanup(&b);
+    let outside = TestNetns::new("run-pub-o");
+    berth_netns_tests::veth_between(
+        &b.host,
+        "out0",
+        "192.168.78.1/24".parse().unwrap(),
+        &outside,
+        "eth0",
+        "192.168.78.2/24".parse().unwrap(),
+    );
+    b.ok(&[
+        "run", "-d", "--name", "web", "-p", "8080:80", "bb", "httpd", "-f", "-p", "80", "-h",
+        "/www",
+    ]);
+    let fetch = outside.run(
+        "timeout",
+        &["5", "busybox", "wget", "-qO-", "http://192.168.78.1:8080/"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&fetch.stdout),
+        "served by berth\n",
+        "{}",
+        String::from_utf8_lossy(&fetch.stderr)
+    );
+    let ps = b.ok(&["ps"]);
+    assert!(
+        ps.contains("web") && ps.contains("8080:80") && ps.contains("Up"),
+        "{ps}"
+    );
+    // The port is taken now: a second container asking for it fails with 125 and leaves nothing.
+    let netns_before = std::fs::read_dir(b.run.path().join("netns"))
+        .unwrap()
+        .count();
+    let taken = b.run(&[
+        "run", "--rm", "--name", "second", "-p", "8080:80", "bb", "true",
+    ]);
+    assert_eq!(
+        code(&taken),
+        125,
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(b.run.path().join("netns"))
+            .unwrap()
+            .count(),
+        netns_before
+    );
+    assert!(
+        b.fails(&["inspect", "second"])
+            .contains("no such container")
+    );
+    b.ok(&["stop", "-t", "2", "web"]);
+    let after = outside.run(
+        "timeout",
+        &["2", "busybox", "wget", "-qO-", "http://192.168.78.1:8080/"],
+    );
+    assert!(!after.status.success(), "still served after stop");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn detached_then_logs_exec_stop_rm() {
+    let b = berth_with_busybox("run-life");
+    let _c = Cleanup(&b);
+    let id = b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talk",
+        "-e",
+        "WHO=berth",
+        "bb",
+        "sh",
+        "-c",
+        "echo hello $WHO; echo oops >&2; trap 'exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 64);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let logs = b.run(&["logs", "talk"]);
+        if String::from_utf8_lossy(&logs.stdout) == "hello berth\n" {
+            assert_eq!(String::from_utf8_lossy(&logs.stderr), "oops\n");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no logs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let json_log =
+        std::fs::read_to_string(b.root.path().join(format!("containers/{id}/{id}-json.log")))
+            .unwrap();
+    assert!(
+        json_log.contains(r#"{"log":"hello berth\n","stream":"stdout","time":""#),
+        "{json_log}"
+    );
+    assert_eq!(
+        b.ok(&["exec", &id[..10], "sh", "-c", "echo $WHO; exit 0"]),
+        "berth\n"
+    );
+    assert_eq!(code(&b.run(&["exec", "talk", "sh", "-c", "exit 4"])), 4);
+    assert_eq!(code(&b.run(&["exec", "talk", "nosuch"])), 127);
+    let rm = b.run(&["rm", "talk"]);
+    assert_ne!(code(&rm), 0, "rm of a running container must fail");
+    b.ok(&["stop", "talk"]);
+    assert_eq!(b.ok(&["wait", "talk"]).trim(), "7");
+    assert!(b.ok(&["ps", "-a"]).contains("Exited (7)"));
+    // start again: the same container runs a second time, then is removed.
+    b.ok(&["start", "talk"]);
+    assert!(b.ok(&["ps"]).contains("talk"));
+    b.ok(&["rm", "-f", "talk"]);
+    assert!(!b.ok(&["ps", "-a"]).contains("talk"));
+    assert_eq!(
+        b.fails(&["logs", "talk"]).trim(),
+        "berth: no such container: talk"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn exit_codes_propagate_and_bad_input_is_125() {
+    let b = berth_with_busybox("run-codes");
+    let _c = Cleanup(&b);
+    assert_eq!(
+        code(&b.run(&["run", "--rm", "bb", "sh", "-c", "exit 3"])),
+        3
+    );
+    assert_eq!(code(&b.run(&["run", "--rm", "bb", "nosuchcommand"])), 127);
+    assert_eq!(code(&b.run(&["run", "--rm", "bb", "/www/index.html"])), 127);
+    let out = b.run(&["run", "--rm", "bb", "sh", "-c", "echo out; echo err >&2"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    for (args, msg) in [
+        (vec!["run", "--rm", "nosuchimage", "true"], "no such image"),
+        (
+            vec!["run", "--rm", "--network", "nosuchnet", "bb", "true"],
+            "nosuchnet",
+        ),
+        (
+            vec!["run", "--rm", "-p", "99999:80", "bb", "true"],
+            "invalid port mapping",
+        ),
+        (
+            vec!["run", "--rm", "-v", "relative:dir", "bb", "true"],
+            "invalid volume spec",
+        ),
+        (
+            vec!["run", "--rm", "-v", "/nonexistent/x:/x", "bb", "true"],
+            "does not exist",
+        ),
+        (
+            vec!["run", "--rm", "--cap-add", "BOGUS", "bb", "true"],
+            "capability",
+        ),
+    ] {
+        let o = b.run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 125, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    b.ok(&["run", "-d", "--name", "taken", "bb", "sleep", "100"]);
+    let o = b.run(&["run", "--name", "taken", "bb", "true"]);
+    assert_eq!(code(&o), 125);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already in use"));
+    // Nothing half-made: only the one container, one netns, no stray reservation.
+    assert_eq!(b.ok(&["ps", "-aq"]).lines().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(b.run.path().join("netns"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(b.reservations("bridge").len(), 1);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_killed_cli_leaves_the_container_running() {
+    let b = berth_with_busybox("run-kill");
+    let _c = Cleanup(&b);
+    let mut child = b
+        .command(&[
+            "run",
+            "--name",
+            "fg",
+            "bb",
+            "sh",
+            "-c",
+            "echo up; sleep 1000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.ok(&["ps"]).contains("fg") {
+        assert!(Instant::now() < deadline, "container never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(b.ok(&["ps"]).contains("Up"), "container died with its CLI");
+    assert_eq!(b.ok(&["logs", "fg"]), "up\n");
+    assert_eq!(b.ok(&["exec", "fg", "echo", "alive"]), "alive\n");
+    b.ok(&["kill", "fg"]);
+    assert_eq!(b.ok(&["wait", "fg"]).trim(), "137");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn volumes_and_commit_work_through_run() {
+    let b = berth_with_busybox("run-vol");
+    let _c = Cleanup(&b);
+    b.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "bb",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(
+        b.ok(&["run", "--rm", "-v", "data:/data:ro", "bb", "cat", "/data/f"]),
+        "kept\n"
+    );
+    let ro = b.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "bb",
+        "sh",
+        "-c",
+        "echo x > /data/g",
+    ]);
+    assert_ne!(code(&ro), 0);
+    let host_dir = tempfile::tempdir().unwrap();
+    std::fs::write(host_dir.path().join("in"), "from host\n").unwrap();
+    let bind = format!("{}:/h", host_dir.path().display());
+    assert_eq!(
+        b.ok(&["run", "--rm", "-v", &bind, "bb", "cat", "/h/in"]),
+        "from host\n"
+    );
+    b.ok(&[
+        "run",
+        "--name",
+        "builder",
+        "bb",
+        "sh",
+        "-c",
+        "echo baked > /baked",
+    ]);
+    b.ok(&["commit", "builder", "baked:v1"]);
+    assert_eq!(
+        b.ok(&["run", "--rm", "baked:v1", "cat", "/baked"]),
+        "baked\n"
+    );
+    b.ok(&["rm", "builder"]);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
+    let b = berth_with_busybox("run-many");
+    let _c = Cleanup(&b);
+    let outside = TestNetns::new("run-many-o");
+    berth_netns_tests::veth_between(
+        &b.host,
+        "out0",
+        "192.168.79.1/24".parse().unwrap(),
+        &outside,
+        "eth0",
+        "192.168.79.2/24".parse().unwrap(),
+    );
+    let ruleset = || b.host.run_ok("nft", &["list", "ruleset"]);
+    // The first run creates the bridge and the firewall's base chains.
+    b.ok(&["run", "--rm", "bb", "true"]);
+    let rules_before = ruleset();
+    let cycles = 50;
+    let mut ids = Vec::new();
+    for i in 0..cycles {
+        let out = b.run(&[
+            "run",
+            "--rm",
+            "-p",
+            "8081:80",
+            "bb",
+            "sh",
+            "-c",
+            "echo $HOSTNAME",
+        ]);
+        assert_eq!(
+            code(&out),
+            0,
+            "cycle {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        std::fs::read_dir(b.run.path().join("netns"))
+            .unwrap()
+            .count(),
+        0,
+        "netns leaked"
+    );
+    assert!(
+        b.host_links("veth").is_empty(),
+        "veth leaked: {:?}",
+        b.host_links("veth")
+    );
+    assert!(b.reservations("bridge").is_empty(), "reservation leaked");
+    assert!(
+        b.cache_files().is_empty(),
+        "cached result leaked: {:?}",
+        b.cache_files()
+    );
+    assert_eq!(ruleset(), rules_before, "nft rules leaked");
+    assert!(!ruleset().contains("8081"));
+    assert_eq!(mounts_under(b.root.path()), 0, "mount leaked");
+    assert_eq!(
+        processes_with(&format!("{}", b.run.path().display())),
+        0,
+        "shim leaked"
+    );
+    let containers = std::fs::read_dir(b.root.path().join("containers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(containers, 0, "container dir leaked");
+    let full_ids: Vec<String> = std::fs::read_dir(b.run.path().join("runtime"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(full_ids.is_empty(), "runtime state leaked: {full_ids:?}");
+    assert_eq!(
+        ids.iter().filter(|i| i.len() == 12).count(),
+        cycles,
+        "{ids:?}"
+    );
+    let cgroups = berth_cgroups(&ids);
+    assert!(cgroups.is_empty(), "cgroups leaked: {cgroups:?}");
+}
