@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# berth quickstart: installs what is needed, builds berth, and shows its networking end to end
-# with the `berth` CLI: a network is created, two containers (named network namespaces) are
-# attached to it through berth's CNI plugins, one of them serves a page on a published port that
-# is fetched from an "outside" namespace, they ping each other, and everything is removed.
+# berth quickstart: installs what is needed, builds berth, and shows its main job end to end
+# with the `berth` CLI: a busybox image is made from the machine's static busybox and imported,
+# a network is created, a web server container (busybox httpd) runs on it with a published
+# port, its page is fetched from an "outside" namespace, a second container reaches it by
+# address, `berth ps` shows it, and everything is removed.
 #
 # Everything happens in a throwaway namespace (berth-demo-host) that plays the host, with
 # berth's state in a temp dir; the machine's own network is not touched.
@@ -29,10 +30,9 @@ export BERTH_ROOT=$WORK/root BERTH_RUN=$WORK/run
 # berth ARGS: the CLI, run inside the demo host namespace (only the network namespace changes).
 berth() { nsenter --net=/run/netns/$HOST "$BIN/berth" "$@"; }
 cleanup() {
+    for c in $(berth ps -aq 2>/dev/null); do berth rm -f "$c" >/dev/null 2>&1 || true; done
     berth net rm --force demo >/dev/null 2>&1 || true
-    berth netns rm a b >/dev/null 2>&1 || true
     umount "$WORK/run/netns" 2>/dev/null || true
-    [ -n "${HTTPD:-}" ] && kill "$HTTPD" 2>/dev/null
     ip netns del "$HOST" 2>/dev/null || true
     ip netns del "$OUT" 2>/dev/null || true
     rm -rf "$WORK"
@@ -44,27 +44,29 @@ ip netns add "$OUT"
 ip link add qs-host netns "$HOST" type veth peer name eth0 netns "$OUT"
 nsenter --net=/run/netns/$HOST sh -c 'ip addr add 192.168.79.1/24 dev qs-host; ip link set qs-host up; ip link set lo up'
 nsenter --net=/run/netns/$OUT sh -c 'ip addr add 192.168.79.2/24 dev eth0; ip link set eth0 up; ip link set lo up'
-mkdir -p "$WORK/www" && echo "hello from a berth container" > "$WORK/www/index.html"
 
+# A busybox image: the static busybox, its applets as symlinks, and a page to serve.
+ROOTFS=$WORK/rootfs
+mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/www"
+cp "$(command -v busybox)" "$ROOTFS/bin/busybox"
+for a in $("$ROOTFS/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$ROOTFS/bin/$a"; done
+echo "root:x:0:0:root:/root:/bin/sh" > "$ROOTFS/etc/passwd"
+echo "hello from a berth container" > "$ROOTFS/www/index.html"
+tar -C "$ROOTFS" -cf "$WORK/busybox.tar" .
+echo "== berth import busybox.tar busybox:latest"; berth import "$WORK/busybox.tar" busybox:latest
+berth images
 echo "== berth net create demo"; berth net create demo
-berth net ls
-echo "== berth netns add a, b"; berth netns add a; berth netns add b
-echo "== berth net attach demo a -p 8080:80"
-IP_A=$(berth net attach demo a -p 8080:80 | head -n1 | cut -d/ -f1); echo "$IP_A"
-echo "== berth net attach demo b"; IP_B=$(berth net attach demo b | head -n1 | cut -d/ -f1); echo "$IP_B"
-echo "== a ($IP_A) pings b ($IP_B)"
-berth netns exec a busybox ping -c 2 -W 2 "$IP_B"
-echo "== b pings a"
-berth netns exec b busybox ping -c 2 -W 2 "$IP_A"
-echo "== a serves a page on port 80; the outside fetches it through the host's port 8080"
-# (not through the berth() function: $! must be the server itself, which nsenter and berth exec)
-nsenter --net=/run/netns/$HOST "$BIN/berth" netns exec a busybox httpd -f -p 80 -h "$WORK/www" &
-HTTPD=$!
+echo "== berth run -d --name web --network demo -p 8080:80 busybox httpd -f -p 80 -h /www"
+berth run -d --name web --network demo -p 8080:80 busybox httpd -f -p 80 -h /www
 sleep 0.3
+echo "== the outside fetches the page through the host's port 8080"
 nsenter --net=/run/netns/$OUT busybox wget -q -O - http://192.168.79.1:8080/
-echo "== berth net inspect demo (attachments)"
-berth net inspect demo | grep -A1 -E '"(addresses|containerId)"'
-echo "== detach both, remove the network"
-kill "$HTTPD"; wait "$HTTPD" 2>/dev/null || true; HTTPD=
-berth net detach demo a && berth net detach demo b && berth net rm demo
+WEB_IP=$(berth inspect web | grep -A1 '"IpAddresses"' | tail -n1 | tr -d ' ",' | cut -d/ -f1)
+echo "== a second container on demo fetches it from web ($WEB_IP) directly"
+berth run --rm --network demo busybox wget -q -O - "http://$WEB_IP/index.html"
+echo "== berth ps"; berth ps
+echo "== berth logs web (httpd logs nothing with -f; exec shows the container's view)"
+berth exec web sh -c 'echo "hostname: $(hostname)"; cat /etc/hosts | tail -n1'
+echo "== stop, remove the container and the network"
+berth stop -t 2 web && berth rm web && berth net rm demo
 echo "quickstart: OK"

@@ -548,3 +548,41 @@ fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
     let cgroups = berth_cgroups(&ids);
     assert!(cgroups.is_empty(), "cgroups leaked: {cgroups:?}");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_container_whose_shim_died_shows_exited_and_its_network_is_collected() {
+    let b = berth_with_busybox("run-lost");
+    let _c = Cleanup(&b);
+    b.ok(&[
+        "run", "-d", "--name", "lost", "-p", "8082:80", "bb", "sleep", "1000",
+    ]);
+    let v = b.json(&["inspect", "lost"]);
+    let shim = v[0]["State"]["ShimPid"].as_i64().unwrap();
+    let pid = v[0]["State"]["Pid"].as_i64().unwrap();
+    assert!(shim > 0 && pid > 0, "{v}");
+    assert_eq!(b.reservations("bridge").len(), 1);
+    // As after a crash or a reboot: nothing watches the container any more.
+    for p in [shim, pid] {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = b.ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (255)"), "{ps}");
+    assert!(
+        b.reservations("bridge").is_empty(),
+        "reservation not collected"
+    );
+    assert!(b.cache_files().is_empty(), "cache not collected");
+    assert!(
+        !b.netns_path(&v[0]["Id"].as_str().unwrap().to_string())
+            .exists()
+    );
+    assert!(!b.host.run_ok("nft", &["list", "ruleset"]).contains("8082"));
+    // It can be started again.
+    b.ok(&["start", "lost"]);
+    assert!(b.ok(&["ps"]).contains("lost"));
+}
