@@ -577,10 +577,7 @@ fn a_container_whose_shim_died_shows_exited_and_its_network_is_collected() {
         "reservation not collected"
     );
     assert!(b.cache_files().is_empty(), "cache not collected");
-    assert!(
-        !b.netns_path(&v[0]["Id"].as_str().unwrap().to_string())
-            .exists()
-    );
+    assert!(!b.netns_path(v[0]["Id"].as_str().unwrap()).exists());
     assert!(!b.host.run_ok("nft", &["list", "ruleset"]).contains("8082"));
     // It can be started again.
     b.ok(&["start", "lost"]);
