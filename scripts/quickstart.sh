@@ -65,7 +65,7 @@ WEB_IP=$(berth inspect web | grep -A1 '"IpAddresses"' | tail -n1 | tr -d ' ",' |
 echo "== a second container on demo fetches it from web ($WEB_IP) directly"
 berth run --rm --network demo busybox wget -q -O - "http://$WEB_IP/index.html"
 echo "== berth ps"; berth ps
-echo "== berth logs web (httpd logs nothing with -f; exec shows the container's view)"
+echo "== berth exec web: the container's hostname (its short id) and /etc/hosts"
 berth exec web sh -c 'echo "hostname: $(hostname)"; cat /etc/hosts | tail -n1'
 echo "== stop, remove the container and the network"
 berth stop -t 2 web && berth rm web && berth net rm demo
