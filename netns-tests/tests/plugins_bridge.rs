@@ -332,3 +332,31 @@ fn another_host_local_first_in_cni_path_is_executed() {
     assert!(msg.contains("foreign ipam"), "{msg}");
     assert!(ctr.netlink().link_by_name("eth0").unwrap().is_none());
 }
+
+/// Dual stack: one IPv4 and one IPv6 address, default routes for both, and the container
+/// reachable over IPv6 from the host (the link-local address is kept when IPv6 is in use).
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn dual_stack_bridge_reaches_the_container_over_ipv6() {
+    use berth_netns_tests::tcp::{fetch, serve};
+    let host = TestNetns::new("v6-host");
+    let ctr = TestNetns::new("v6-ctr");
+    let data = tempfile::tempdir().unwrap();
+    let mut conf = bridge_conf(data.path(), "10.21.0.0/24");
+    conf["ipam"]["ranges"] = json!([[{"subnet": "10.21.0.0/24"}], [{"subnet": "fd21::/64"}]]);
+    conf["ipam"]["routes"] = json!([{"dst": "0.0.0.0/0"}, {"dst": "::/0"}]);
+    let result = Call::new("bridge", "ADD", "d1", Some(ctr.path()))
+        .run(&host, &conf)
+        .ok();
+    let v6 = result["ips"][1]["address"].as_str().unwrap().to_string();
+    assert!(v6.starts_with("fd21::"), "{result}");
+    let routes = ctr.run_ok("ip", &["-6", "route"]);
+    assert!(routes.contains("default via fd21::1"), "{routes}");
+    serve(ctr.netns(), "[::]:80".parse().unwrap());
+    let ip = v6.split('/').next().unwrap();
+    let seen = fetch(host.netns(), format!("[{ip}]:80").parse().unwrap()).unwrap();
+    assert_eq!(
+        seen, "fd21::1",
+        "the host reaches the container from its gateway address"
+    );
+}

@@ -246,6 +246,11 @@ pub trait Netlink {
     /// `sysctl net.ipv4.conf.IF.arp_notify=0|1`, set through netlink (`IFLA_INET_CONF`), so
     /// no thread has to enter the link's namespace.
     fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError>;
+    /// `ip link set dev X addrgenmode none`: the link gets no IPv6 link-local address, so no
+    /// duplicate address detection, router solicitation or multicast reports run for it — the
+    /// kernel's background work that otherwise grows with every interface. For links that
+    /// carry no IPv6; set it while the link is down.
+    fn set_ipv6_link_local_off(&self, index: u32) -> Result<(), NetlinkError>;
     /// `ip link del NAME`; `Ok(false)` when it did not exist.
     fn delete_link(&self, name: &str) -> Result<bool, NetlinkError>;
     /// Like [`Netlink::delete_link`], but returns as soon as the kernel has unlisted the link:

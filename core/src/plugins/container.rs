@@ -62,7 +62,13 @@ pub(crate) fn configure<N: Netlink>(
     if ips.iter().any(|ip| ip.address.is_ipv4()) {
         ctr.set_arp_notify(link.index, true)?;
     }
-    if !keep_dad && ips.iter().any(|ip| ip.address.is_ipv6()) {
+    if !ips.iter().any(|ip| ip.address.is_ipv6()) {
+        // No IPv6 here: no link-local address either, so no DAD, router solicitations or
+        // multicast reports keep the kernel busy for this interface.
+        if !link.admin_up {
+            ctr.set_ipv6_link_local_off(link.index)?;
+        }
+    } else if !keep_dad {
         ctr.set_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0")?;
     }
     for ip in ips {

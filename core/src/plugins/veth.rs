@@ -84,7 +84,8 @@ fn attach<N: Netlink>(
     mac: Option<crate::netlink::MacAddr>,
     allocated: CniResult,
 ) -> Result<CniResult, CniError> {
-    let (hv, cl) = ctx.create_veth(host_veth, att.ifname.as_str(), cfg.mtu, mac, None)?;
+    let v6 = allocated.ips.iter().any(|ip| ip.address.is_ipv6());
+    let (hv, cl) = ctx.create_veth(host_veth, att.ifname.as_str(), cfg.mtu, mac, None, v6)?;
     let ips: Vec<IpConfig> = allocated
         .ips
         .iter()

@@ -48,9 +48,12 @@ impl<N: Netlink> Context<'_, N> {
         Ok(())
     }
 
-    /// Creates the pair in one message, the host end up and already a port of
-    /// `master` when given; a host end left over from a crashed ADD of the same attachment (its
-    /// name is derived from the attachment) is removed first. Returns (host end, container end).
+    /// Creates the pair in one message, the host end already a port of `master` when given,
+    /// then brings the host end up. Without `host_ipv6` the host end gets no IPv6 link-local
+    /// address (it needs none), which keeps the kernel's per-interface IPv6 background work from
+    /// growing with every container. A host end left over from a crashed ADD of the same
+    /// attachment (its name is derived from the attachment) is removed first. Returns (host end,
+    /// container end).
     pub(crate) fn create_veth(
         &self,
         host_veth: &str,
@@ -58,6 +61,7 @@ impl<N: Netlink> Context<'_, N> {
         mtu: Option<u32>,
         mac: Option<MacAddr>,
         master: Option<u32>,
+        host_ipv6: bool,
     ) -> Result<(LinkInfo, LinkInfo), CniError> {
         let spec = VethSpec {
             name: host_veth,
@@ -66,7 +70,7 @@ impl<N: Netlink> Context<'_, N> {
             mtu,
             peer_mac: mac,
             master,
-            up: true,
+            up: host_ipv6,
         };
         match self.host.create_veth_with(&spec) {
             Err(e) if e.is_exists() && self.host.link_by_name(host_veth)?.is_some() => {
@@ -76,7 +80,12 @@ impl<N: Netlink> Context<'_, N> {
             }
             other => other?,
         }
-        Ok((lookup(self.host, host_veth)?, lookup(self.ctr, ifname)?))
+        let hv = lookup(self.host, host_veth)?;
+        if !host_ipv6 {
+            self.host.set_ipv6_link_local_off(hv.index)?;
+            self.host.set_up(hv.index)?;
+        }
+        Ok((hv, lookup(self.ctr, ifname)?))
     }
 
     /// Undoes a failed ADD: deletes the pair and releases the address. Best effort.

@@ -158,6 +158,13 @@ impl Netlink for FakeNetlink {
         Ok(())
     }
 
+    fn set_ipv6_link_local_off(&self, index: u32) -> Result<(), NetlinkError> {
+        let Some(name) = self.state().links.get(&index).map(|l| l.info.name.clone()) else {
+            return Err(err(format!("set addrgenmode of #{index}"), libc::ENODEV));
+        };
+        self.set_sysctl(&format!("net/ipv6/conf/{name}/addr_gen_mode"), "1")
+    }
+
     fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError> {
         let Some(name) = self.state().links.get(&index).map(|l| l.info.name.clone()) else {
             return Err(err(format!("set arp_notify of #{index}"), libc::ENODEV));

@@ -144,17 +144,33 @@ const IPV4_DEVCONF_ARP_NOTIFY: u16 = 22;
 /// RTM_SETLINK setting one IPv4 devconf value: `IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF {
 /// key: value } } }`. Only the named key is sent, so the others stay as they are.
 pub(super) fn set_arp_notify(index: u32, on: bool) -> RouteNetlinkMessage {
-    let nla = |kind: u16, payload: &[u8]| {
-        let mut out = Vec::with_capacity(4 + payload.len());
-        out.extend_from_slice(&(4 + payload.len() as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(payload);
-        out
-    };
     let conf = nla(IPV4_DEVCONF_ARP_NOTIFY, &u32::from(on).to_ne_bytes());
     let inet = nla(libc::AF_INET as u16, &nla(IFLA_INET_CONF, &conf));
     let attr = LinkAttribute::Other(DefaultNla::new(IFLA_AF_SPEC, inet));
     RouteNetlinkMessage::SetLink(message(index, vec![attr]))
+}
+
+/// `IFLA_INET6_ADDR_GEN_MODE` inside the `AF_INET6` part of `IFLA_AF_SPEC`.
+const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+/// `IN6_ADDR_GEN_MODE_NONE`: no link-local address is generated.
+const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
+
+/// RTM_SETLINK with `IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: none } }`
+/// (`ip link set dev X addrgenmode none`).
+pub(super) fn set_addr_gen_none(index: u32) -> RouteNetlinkMessage {
+    let mode = nla(IFLA_INET6_ADDR_GEN_MODE, &[IN6_ADDR_GEN_MODE_NONE, 0, 0, 0]);
+    let inet6 = nla(libc::AF_INET6 as u16, &mode);
+    let attr = LinkAttribute::Other(DefaultNla::new(IFLA_AF_SPEC, inet6));
+    RouteNetlinkMessage::SetLink(message(index, vec![attr]))
+}
+
+/// One raw attribute: length, type, payload (the payload's padding is the caller's).
+fn nla(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + payload.len());
+    out.extend_from_slice(&(4 + payload.len() as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// RTM_DELLINK by name.

@@ -166,6 +166,14 @@ impl Netlink for LinuxNetlink {
             .map_err(|e| e.with_op(format!("create veth {name} with peer {peer}")))
     }
 
+    fn set_ipv6_link_local_off(&self, index: u32) -> Result<(), NetlinkError> {
+        self.change_link(
+            index,
+            "set addrgenmode none on",
+            link::set_addr_gen_none(index),
+        )
+    }
+
     fn set_arp_notify(&self, index: u32, on: bool) -> Result<(), NetlinkError> {
         let what = if on {
             "set arp_notify on"

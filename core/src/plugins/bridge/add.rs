@@ -86,7 +86,8 @@ fn attach<N: Netlink>(
     allocated: CniResult,
 ) -> Result<CniResult, CniError> {
     let ifname = att.ifname.as_str();
-    let (hv, cl) = ctx.create_veth(host_veth, ifname, cfg.mtu, mac, Some(bridge.index))?;
+    // A bridge port carries no address of its own, IPv6 or not.
+    let (hv, cl) = ctx.create_veth(host_veth, ifname, cfg.mtu, mac, Some(bridge.index), false)?;
     setup_port(ctx.host, cfg, bridge, &hv)?;
     let ips: Vec<IpConfig> = allocated
         .ips
@@ -176,6 +177,13 @@ fn ensure_gateway<N: Netlink>(
     gw: IpNetwork,
     force: bool,
 ) -> Result<(), CniError> {
+    if gw.is_ipv6() {
+        // The gateway must answer at once, not after a second of duplicate address detection.
+        let key = format!("net/ipv6/conf/{}/accept_dad", bridge.name);
+        if host.get_sysctl(&key)? != "0" {
+            host.set_sysctl(&key, "0")?;
+        }
+    }
     match host.add_address(bridge.index, gw) {
         Err(e) if e.is_exists() => return Ok(()),
         other => other?,
@@ -184,7 +192,7 @@ fn ensure_gateway<N: Netlink>(
     let conflicting: Vec<IpNetwork> = existing
         .iter()
         .map(|a| a.addr)
-        .filter(|a| conflicts(*a, gw))
+        .filter(|a| *a != gw && conflicts(*a, gw))
         .collect();
     if let Some(other) = conflicting.first().filter(|_| !force) {
         if let Err(e) = host.del_address(bridge.index, gw) {
