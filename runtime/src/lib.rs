@@ -19,3 +19,5 @@ pub mod sys;
 pub mod terminal;
 
 pub use container::{ContainerError, Runtime};
+/// The spec types the API takes, so callers need not depend on oci-spec themselves.
+pub use oci_spec;
