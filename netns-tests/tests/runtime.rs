@@ -736,3 +736,25 @@ fn cgroup_v2_device_program_denies_unlisted_device() {
     assert!(!stdout.contains("KMSG"), "{stdout}");
     assert!(stderr.contains("Operation not permitted"), "{stderr}");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn time_namespace_gets_configured_offsets() {
+    let c = TestContainer::new(
+        &["cat", "/proc/uptime", "/proc/self/timens_offsets"],
+        |cfg| {
+            cfg["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            cfg["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+        },
+    );
+    let out = run_ok(&c);
+    let uptime: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(uptime >= 864000.0, "boottime offset not applied: {out}");
+    let has_line = out
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["boottime", "864000", "0"]);
+    assert!(has_line, "{out}");
+}
