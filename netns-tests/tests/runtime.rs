@@ -695,3 +695,66 @@ fn run_relays_signals_to_the_container() {
     assert!(rest.contains("got-term"), "{rest}");
     assert_eq!(status.code(), Some(5));
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn cgroup_v2_device_program_denies_unlisted_device() {
+    require_root();
+    // The hybrid layout's cgroup2 mount takes BPF device programs even without controllers.
+    let root = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .map(|l| PathBuf::from(l.split(' ').nth(4).unwrap()))
+        .expect("a cgroup2 mount");
+    let dir = root.join(format!("berth-bpf-test-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let rules: Vec<berth_runtime::oci_spec::runtime::LinuxDeviceCgroup> =
+        serde_json::from_value(json!([{"allow": false, "access": "rwm"}])).unwrap();
+    if let Err(e) = berth_runtime::cgroups::devices_bpf::apply(&dir, &rules) {
+        let _ = std::fs::remove_dir(&dir);
+        panic!("attach device program: {e}");
+    }
+    let script = format!(
+        "echo $$ > {}/cgroup.procs; head -c 1 /dev/zero | wc -c; head -c 1 /dev/kmsg && echo KMSG",
+        dir.display()
+    );
+    let out = Command::new("/bin/busybox")
+        .args(["sh", "-c", &script])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir(&dir);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        stdout.lines().next().map(str::trim),
+        Some("1"),
+        "/dev/zero must stay usable: {stderr}"
+    );
+    assert!(!stdout.contains("KMSG"), "{stdout}");
+    assert!(stderr.contains("Operation not permitted"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn time_namespace_gets_configured_offsets() {
+    let c = TestContainer::new(
+        &["cat", "/proc/uptime", "/proc/self/timens_offsets"],
+        |cfg| {
+            cfg["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            cfg["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+        },
+    );
+    let out = run_ok(&c);
+    let uptime: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(uptime >= 864000.0, "boottime offset not applied: {out}");
+    let has_line = out
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["boottime", "864000", "0"]);
+    assert!(has_line, "{out}");
+}

@@ -5,6 +5,11 @@
 //!
 //! The create path is synchronous and single-threaded: the container's init is cloned directly
 //! from the calling process (see [`process`]) and never re-executes a second program.
+//!
+//! Not implemented yet: seccomp notify listeners, AppArmor/SELinux labels,
+//! `linux.personality`, `process.scheduler`, `process.ioPriority`, `linux.memoryPolicy`,
+//! Intel RDT, and systemd cgroup management. These fields are ignored, except seccomp notify
+//! and systemd-style cgroup paths (and `--systemd-cgroup`), which are refused with an error.
 
 pub mod cgroups;
 pub mod config;
@@ -19,3 +24,5 @@ pub mod sys;
 pub mod terminal;
 
 pub use container::{ContainerError, Runtime};
+/// The spec types the API takes, so callers need not depend on oci-spec themselves.
+pub use oci_spec;

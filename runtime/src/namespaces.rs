@@ -94,6 +94,9 @@ pub struct NamespacePlan {
     pub clone_flags: CloneFlags,
     /// Whether to unshare a new cgroup namespace once in the cgroup.
     pub new_cgroupns: bool,
+    /// Whether to create a time namespace from inside the init, so its offsets can be set
+    /// before any process is in it.
+    pub new_timens: bool,
     /// Namespaces to join, in join order.
     pub joins: Vec<(LinuxNamespaceType, PathBuf)>,
 }
@@ -104,6 +107,7 @@ impl NamespacePlan {
         let mut plan = Self {
             clone_flags: CloneFlags::empty(),
             new_cgroupns: false,
+            new_timens: false,
             joins: Vec::new(),
         };
         for t in ORDER {
@@ -113,6 +117,7 @@ impl NamespacePlan {
             match ns.path() {
                 Some(p) => plan.joins.push((t, p.clone())),
                 None if t == LinuxNamespaceType::Cgroup => plan.new_cgroupns = true,
+                None if t == LinuxNamespaceType::Time => plan.new_timens = true,
                 None => plan.clone_flags |= flag(t),
             }
         }
@@ -123,6 +128,7 @@ impl NamespacePlan {
     pub fn has(&self, t: LinuxNamespaceType) -> bool {
         self.clone_flags.contains(flag(t))
             || (t == LinuxNamespaceType::Cgroup && self.new_cgroupns)
+            || (t == LinuxNamespaceType::Time && self.new_timens)
             || self.joins.iter().any(|(j, _)| *j == t)
     }
 
@@ -194,6 +200,45 @@ pub fn of_process(proc_root: &Path, pid: i32) -> Vec<(LinuxNamespaceType, PathBu
         .collect()
 }
 
+/// Enter a new time namespace with the given offsets: unshare (which only affects children),
+/// write `/proc/self/timens_offsets`, then setns into `time_for_children`.
+pub fn enter_new_timens(offsets: &str) -> Result<(), NamespaceError> {
+    let flag = flag(LinuxNamespaceType::Time);
+    unshare(flag)?;
+    let path = PathBuf::from("/proc/self/timens_offsets");
+    if !offsets.is_empty() {
+        std::fs::write(&path, offsets).map_err(|e| NamespaceError::Join {
+            kind: "time",
+            path: path.clone(),
+            source: nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+        })?;
+    }
+    let fds = open_all(&[(
+        LinuxNamespaceType::Time,
+        PathBuf::from("/proc/self/ns/time_for_children"),
+    )])?;
+    join_all(&fds)
+}
+
+/// `linux.timeOffsets` as the kernel's timens_offsets lines (`monotonic 5 0`).
+pub fn time_offsets_text(
+    offsets: Option<&std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>>,
+) -> String {
+    let mut lines: Vec<String> = offsets
+        .into_iter()
+        .flatten()
+        .map(|(clock, o)| {
+            format!(
+                "{clock} {} {}\n",
+                o.secs().unwrap_or(0),
+                o.nanosecs().unwrap_or(0)
+            )
+        })
+        .collect();
+    lines.sort();
+    lines.concat()
+}
+
 /// unshare(2) with the namespace error type.
 pub fn unshare(flags: CloneFlags) -> Result<(), NamespaceError> {
     nix::sched::unshare(flags).map_err(|source| NamespaceError::Unshare { flags, source })
@@ -225,6 +270,22 @@ mod tests {
         assert!(!plan.needs_prejoin());
         assert!(plan.has(LinuxNamespaceType::Network));
         assert!(!plan.has(LinuxNamespaceType::Ipc));
+    }
+
+    #[test]
+    fn time_namespace_is_created_by_the_init_with_offsets() {
+        let plan = NamespacePlan::from_config(&list(serde_json::json!([{"type": "time"}])));
+        assert!(plan.new_timens);
+        assert!(plan.clone_flags.is_empty());
+        let offsets: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
+            serde_json::from_value(serde_json::json!({
+                "monotonic": {"secs": 86400, "nanosecs": 5}, "boottime": {"secs": 7}
+            }))
+            .unwrap();
+        assert_eq!(
+            time_offsets_text(Some(&offsets)),
+            "boottime 7 0\nmonotonic 86400 5\n"
+        );
     }
 
     #[test]

@@ -170,3 +170,101 @@ pub fn forward_signals_to(pid: i32) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+/// The BPF_PROG_LOAD part of `union bpf_attr`, zero-padded to the size the kernel accepts.
+#[repr(C)]
+struct BpfProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    _pad: [u8; 64],
+}
+
+/// The BPF_PROG_ATTACH part of `union bpf_attr`.
+#[repr(C)]
+struct BpfProgAttachAttr {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+    replace_bpf_fd: u32,
+    _pad: [u8; 108],
+}
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+const BPF_F_ALLOW_MULTI: u32 = 2;
+
+/// Load a cgroup device program (bpf(BPF_PROG_LOAD)); returns the program fd.
+pub fn bpf_load_device_prog(
+    insns: &[crate::cgroups::devices_bpf::Insn],
+) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    let license = c"Apache";
+    let mut name = [0u8; 16];
+    name[..12].copy_from_slice(b"berth_device");
+    let attr = BpfProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: u32::try_from(insns.len()).map_err(|_| Errno::E2BIG)?,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        log_level: 0,
+        log_size: 0,
+        log_buf: 0,
+        kern_version: 0,
+        prog_flags: 0,
+        prog_name: name,
+        prog_ifindex: 0,
+        expected_attach_type: BPF_CGROUP_DEVICE,
+        _pad: [0; 64],
+    };
+    // SAFETY: attr is a fully initialised bpf_attr prefix whose pointers (insns, license) stay
+    // valid for the call; the size passed matches the struct, and the kernel only reads it.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            &attr as *const BpfProgLoadAttr,
+            std::mem::size_of::<BpfProgLoadAttr>(),
+        )
+    };
+    let fd = Errno::result(fd)?;
+    // SAFETY: a successful BPF_PROG_LOAD returns a new descriptor owned by the caller.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Attach a loaded device program to a cgroup v2 directory (bpf(BPF_PROG_ATTACH)).
+pub fn bpf_attach_device_prog(
+    cgroup_dir: BorrowedFd<'_>,
+    prog: BorrowedFd<'_>,
+) -> Result<(), Errno> {
+    let attr = BpfProgAttachAttr {
+        target_fd: cgroup_dir.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+        replace_bpf_fd: 0,
+        _pad: [0; 108],
+    };
+    // SAFETY: attr is fully initialised and only read by the kernel during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_ATTACH,
+            &attr as *const BpfProgAttachAttr,
+            std::mem::size_of::<BpfProgAttachAttr>(),
+        )
+    };
+    Errno::result(rc).map(drop)
+}

@@ -5,6 +5,7 @@
 //!
 //! Not done here: v2 device rules (they need an eBPF program; see [`v2`]).
 
+pub mod devices_bpf;
 pub mod v1;
 pub mod v2;
 

@@ -2,9 +2,7 @@
 //! hugetlb and `unified` keys, enables the controllers it needs in the parents'
 //! `cgroup.subtree_control`, and freezes through `cgroup.freeze`.
 //!
-//! Device rules are not enforced on v2: that needs an eBPF program attached to the cgroup
-//! (BPF_CGROUP_DEVICE), which is not written yet; a config with device rules other than the
-//! default "deny all" gets a warning.
+//! Device rules become an eBPF program attached to the cgroup ([`super::devices_bpf`]).
 
 use std::path::{Path, PathBuf};
 
@@ -75,13 +73,8 @@ impl V2Cgroup {
             let file = format!("hugetlb.{}.max", h.page_size());
             write_file(dir, &file, &h.limit().to_string())?;
         }
-        let real_rules = r
-            .devices()
-            .iter()
-            .flatten()
-            .any(|d| d.allow() || d.typ().is_some());
-        if real_rules {
-            tracing::warn!("cgroup v2 device rules need eBPF, not implemented: rules ignored");
+        if let Some(rules) = r.devices() {
+            super::devices_bpf::apply(dir, rules)?;
         }
         if r.network().is_some() {
             return Err(CgroupError::Unsupported {

@@ -80,6 +80,15 @@ fn setup(cfg: &InitConfig<'_>, sock: &SyncSocket) -> Result<CString, String> {
         namespaces::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| e.to_string())?;
     }
     namespaces::join_all(cfg.late_joins).map_err(|e| e.to_string())?;
+    if cfg.ns.new_timens {
+        let offsets = cfg
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.time_offsets().as_ref());
+        namespaces::enter_new_timens(&namespaces::time_offsets_text(offsets))
+            .map_err(|e| format!("invalid config field `linux.timeOffsets`: {e}"))?;
+    }
     nix::sys::stat::umask(Mode::empty());
     let ctx = RootfsContext {
         rootfs: cfg.rootfs,

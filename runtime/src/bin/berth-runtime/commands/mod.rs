@@ -133,7 +133,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<i32> {
     }
 }
 
-/// Install the tracing subscriber: stderr or `--log`, text or json, info or debug.
+/// Install the tracing subscriber: stderr or `--log`, text or json, warn or debug.
 pub fn init_logging(g: &GlobalOpts) -> anyhow::Result<()> {
     let default = if g.debug { "debug" } else { "warn" };
     let filter = std::env::var("BERTH_LOG")
