@@ -1,4 +1,5 @@
-//! A minimal tracing subscriber: each event at warn or above becomes one line on stderr,
+//! A minimal tracing subscriber: each event at the level of `BERTH_LOG` (error, warn, info,
+//! debug, trace; default warn, as for `berth`) or above becomes one line on stderr,
 //! `<time> LEVEL message key=value…`. Spans are not tracked. It replaces tracing-subscriber's
 //! formatter, whose code and buffers would make up much of the shim's memory.
 
@@ -11,10 +12,16 @@ use tracing::{Event, Level, Metadata, Subscriber};
 
 /// Installs the subscriber for the whole process.
 pub fn install() {
-    let _ = tracing::subscriber::set_global_default(StderrLines);
+    let max = std::env::var("BERTH_LOG")
+        .ok()
+        .and_then(|l| l.parse::<Level>().ok())
+        .unwrap_or(Level::WARN);
+    let _ = tracing::subscriber::set_global_default(StderrLines { max });
 }
 
-struct StderrLines;
+struct StderrLines {
+    max: Level,
+}
 
 /// Collects an event's fields into one line.
 struct Line(String);
@@ -39,7 +46,7 @@ impl Visit for Line {
 
 impl Subscriber for StderrLines {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= Level::WARN
+        *metadata.level() <= self.max
     }
 
     fn new_span(&self, _span: &Attributes<'_>) -> Id {

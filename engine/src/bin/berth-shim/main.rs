@@ -74,3 +74,40 @@ fn parse_args(args: Vec<OsString>) -> anyhow::Result<(GlobalOpts, String)> {
         id.context("usage: berth-shim [OPTIONS] CONTAINER_ID")?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_options_berth_passes_are_parsed() {
+        let (o, id) = parse_args(args(&[
+            "--root",
+            "/r",
+            "--run-root",
+            "/rr",
+            "--cni-path",
+            "/a:/b",
+            "--storage-driver",
+            "vfs",
+            "abc",
+        ]))
+        .unwrap();
+        assert_eq!(id, "abc");
+        assert_eq!(o.root, PathBuf::from("/r"));
+        assert_eq!(o.run_root, PathBuf::from("/rr"));
+        assert_eq!(o.cni_path, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert!(o.storage.storage_driver.is_some());
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        assert!(parse_args(args(&["--root"])).is_err());
+        assert!(parse_args(args(&["--bogus", "x", "id"])).is_err());
+        assert!(parse_args(args(&["--root", "/r"])).is_err());
+    }
+}
