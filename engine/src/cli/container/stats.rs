@@ -78,6 +78,7 @@ fn targets(eng: &Engine<'_>, refs: &[String]) -> anyhow::Result<Vec<ContainerRec
 /// Two readings of each container's cgroup, `SAMPLE` apart.
 fn sample(eng: &Engine<'_>, recs: Vec<ContainerRecord>) -> Vec<Row> {
     let rt = eng.runtime();
+    let host_memory = host_memory();
     let first: Vec<u64> = recs
         .iter()
         .map(|r| rt.stats(&r.id).map(|s| s.cpu_usage_ns).unwrap_or(0))
@@ -94,7 +95,7 @@ fn sample(eng: &Engine<'_>, recs: Vec<ContainerRecord>) -> Vec<Row> {
                 rec,
                 cpu_percent: cpu / wall * 100.0,
                 mem_usage: s.memory_usage,
-                mem_limit: s.memory_limit,
+                mem_limit: effective_limit(s.memory_limit, host_memory),
                 pids: s.pids_current,
             }
         })
@@ -114,13 +115,6 @@ fn print(ctx: &Ctx, rows: &[Row]) -> anyhow::Result<()> {
             .collect();
         return ctx.print_json(&json!(v));
     }
-    let limit = |r: &Row| {
-        if r.mem_limit == 0 {
-            "unlimited".to_owned()
-        } else {
-            crate::cli::human::size(r.mem_limit, 3)
-        }
-    };
     let lines: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -129,11 +123,16 @@ fn print(ctx: &Ctx, rows: &[Row]) -> anyhow::Result<()> {
             } else {
                 format!("{:.2}%", r.mem_usage as f64 / r.mem_limit as f64 * 100.0)
             };
+            let limit = if r.mem_limit == 0 {
+                "--".to_owned()
+            } else {
+                binary_size(r.mem_limit)
+            };
             vec![
                 r.rec.short_id().to_owned(),
                 r.rec.name.clone(),
                 format!("{:.2}%", r.cpu_percent),
-                format!("{} / {}", crate::cli::human::size(r.mem_usage, 3), limit(r)),
+                format!("{} / {limit}", binary_size(r.mem_usage)),
                 mem_pct,
                 r.pids.to_string(),
             ]
@@ -148,4 +147,60 @@ fn print(ctx: &Ctx, rows: &[Row]) -> anyhow::Result<()> {
         "PIDS",
     ];
     ctx.print(&table(&headers, &lines))
+}
+
+/// The host's memory in bytes (`MemTotal`), 0 when unknown.
+fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// The memory limit to show: the host's memory when the cgroup has none (0, or v1's
+/// "unlimited", a number near 2^63), as Docker does.
+fn effective_limit(limit: u64, host: u64) -> u64 {
+    if host > 0 && (limit == 0 || limit > host) {
+        host
+    } else {
+        limit
+    }
+}
+
+/// Bytes in binary units with up to 2 decimals, like `docker stats`: `246KiB`, `31.25MiB`.
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    let n = format!("{v:.2}");
+    let n = n.trim_end_matches('0').trim_end_matches('.');
+    format!("{n}{}", UNITS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_binary() {
+        assert_eq!(binary_size(0), "0B");
+        assert_eq!(binary_size(251_904), "246KiB");
+        assert_eq!(binary_size(64 << 20), "64MiB");
+        assert_eq!(binary_size(1536 << 20), "1.5GiB");
+    }
+
+    #[test]
+    fn no_limit_shows_the_hosts_memory() {
+        assert_eq!(effective_limit(9_223_372_036_854_771_712, 8 << 30), 8 << 30);
+        assert_eq!(effective_limit(0, 8 << 30), 8 << 30);
+        assert_eq!(effective_limit(64 << 20, 8 << 30), 64 << 20);
+        assert_eq!(effective_limit(0, 0), 0);
+    }
 }
