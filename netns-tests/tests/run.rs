@@ -583,3 +583,80 @@ fn a_container_whose_shim_died_shows_exited_and_its_network_is_collected() {
     b.ok(&["start", "lost"]);
     assert!(b.ok(&["ps"]).contains("lost"));
 }
+
+/// Bytes of `name`'s log so far.
+fn log_len(b: &Berth, name: &str) -> usize {
+    b.ok(&["logs", name]).len()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn pause_freezes_and_unpause_thaws_a_container() {
+    let b = berth_with_busybox("run-pause");
+    let _c = Cleanup(&b);
+    let tick = "while true; do echo tick; sleep 0.05; done";
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "p",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        tick,
+    ]);
+    std::thread::sleep(Duration::from_millis(200));
+    b.ok(&["pause", "p"]);
+    assert!(b.ok(&["ps"]).contains("Up (Paused)"));
+    assert!(b.fails(&["pause", "p"]).contains("paused"));
+    std::thread::sleep(Duration::from_millis(100));
+    let frozen = log_len(&b, "p");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(log_len(&b, "p"), frozen, "output while paused");
+    b.ok(&["unpause", "p"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(log_len(&b, "p") > frozen, "no output after unpause");
+    assert!(b.fails(&["unpause", "p"]).contains("running"));
+    // A paused container can still be removed.
+    b.ok(&["pause", "p"]);
+    b.ok(&["rm", "-f", "p"]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn top_and_stats_show_a_running_container() {
+    let b = berth_with_busybox("run-top");
+    let _c = Cleanup(&b);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--network",
+        "none",
+        "--memory",
+        "64m",
+        "bb",
+        "sh",
+        "-c",
+        "sleep 1000 & while true; do :; done",
+    ]);
+    let top = b.ok(&["top", "busy"]);
+    assert!(top.contains("PID") && top.contains("sleep 1000"), "{top}");
+    assert!(top.contains("sh -c"), "{top}");
+    let table = b.ok(&["stats", "--no-stream"]);
+    assert!(table.contains("CPU %") && table.contains("busy"), "{table}");
+    let v = b.json(&["--format", "json", "stats", "--no-stream", "busy"]);
+    let s = &v[0];
+    assert_eq!(s["Name"], "busy", "{v}");
+    assert_eq!(s["MemLimit"].as_u64().unwrap(), 64 << 20, "{v}");
+    assert!(s["MemUsage"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(s["PIDs"].as_u64().unwrap(), 2, "{v}");
+    // The busy loop shows up (loosely: the test machine may be loaded).
+    assert!(s["CPUPerc"].as_f64().unwrap() > 5.0, "{v}");
+    b.ok(&["rm", "-f", "busy"]);
+    assert!(b.fails(&["top", "busy"]).contains("busy"));
+}

@@ -146,6 +146,14 @@ pub enum Command {
     Commit(container::commit::Args),
     /// Rename a container
     Rename(container::rename::Args),
+    /// Freeze every process of running containers
+    Pause(container::pause::Args),
+    /// Thaw paused containers
+    Unpause(container::pause::Args),
+    /// Show the processes of a running container
+    Top(container::top::Args),
+    /// Show containers' CPU, memory and process counts
+    Stats(container::stats::Args),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
@@ -183,6 +191,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wait(a) => container::wait::run(a, &ctx),
         Command::Commit(a) => container::commit::run(a, &ctx),
         Command::Rename(a) => container::rename::run(a, &ctx),
+        Command::Pause(a) => container::pause::pause(a, &ctx),
+        Command::Unpause(a) => container::pause::unpause(a, &ctx),
+        Command::Top(a) => container::top::run(a, &ctx),
+        Command::Stats(a) => container::stats::run(a, &ctx),
         Command::Container(c) => container::run_group(c, &ctx),
         Command::Shim(a) => container::shim::run(a, &ctx),
     }

@@ -11,6 +11,7 @@
 pub mod attach;
 pub mod log;
 pub mod spawn;
+pub mod trim;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -78,6 +79,7 @@ pub fn run(eng: &Engine<'_>, id: &str) -> anyhow::Result<()> {
         }
     };
     attach.send(&Frame::Started(pid.as_raw()));
+    trim::release_setup_pages();
     relay(eng, id, [out, err], &mut attach);
     let code = wait_exit(pid);
     finish(eng, id, Some(code), None);

@@ -1,4 +1,4 @@
-//! The CLI's side: starting `berth shim <id>` detached (its own session, stdin from /dev/null,
+//! The CLI's side: starting the shim (`berth-shim <id>`, or `berth shim <id>`) detached (its own session, stdin from /dev/null,
 //! stderr appended to `<run-root>/containers/<id>/shim.log`) and reading its attach channel.
 
 use std::ffi::OsString;
@@ -12,13 +12,13 @@ use anyhow::Context as _;
 use super::attach::Frame;
 use crate::container::lifecycle::Engine;
 
-/// How to start the shim: the berth binary and the global options to pass on.
+/// How to start the shim: the executable and the arguments before the container id.
 #[derive(Debug, Clone)]
 pub struct ShimCommand {
-    /// The `berth` executable.
+    /// The `berth-shim` (or `berth`) executable.
     pub exe: PathBuf,
-    /// `--root …`, `--run-root …`, … placed before `shim <id>`.
-    pub global_args: Vec<OsString>,
+    /// `--root …`, `--run-root …`, …, then `shim` when `exe` is `berth`.
+    pub args: Vec<OsString>,
 }
 
 /// A started shim and its attach channel.
@@ -51,8 +51,7 @@ pub fn spawn(eng: &Engine<'_>, cmd: &ShimCommand, id: &str) -> anyhow::Result<Sh
         .open(&log)
         .with_context(|| format!("open {}", log.display()))?;
     let mut c = Command::new(&cmd.exe);
-    c.args(&cmd.global_args)
-        .arg("shim")
+    c.args(&cmd.args)
         .arg(id)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

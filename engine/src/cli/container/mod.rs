@@ -1,5 +1,5 @@
 //! Container commands: `run`, `create`, `start`, `ps`, `logs`, `stop`, `kill`, `rm`, `exec`,
-//! `inspect`, `wait`, `commit`, `rename`, `container prune` and the hidden `shim`. Each is a
+//! `inspect`, `wait`, `commit`, `rename`, `pause`, `unpause`, `top`, `stats`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`crate::container`] and [`crate::shim`].
 
 pub mod commit;
@@ -8,6 +8,7 @@ pub mod exec;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
+pub mod pause;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -15,7 +16,9 @@ pub mod rm;
 pub mod run;
 pub mod shim;
 pub mod start;
+pub mod stats;
 pub mod stop;
+pub mod top;
 pub mod wait;
 
 use std::ffi::OsString;
@@ -64,9 +67,16 @@ pub fn resolve(eng: &Engine<'_>, reference: &str) -> anyhow::Result<ContainerRec
     Ok(crate::container::lifecycle::reconcile(eng, rec))
 }
 
-/// How this berth starts shims: itself, with the same roots.
+/// How this berth starts shims: the small `berth-shim` binary next to it, or else itself
+/// (`berth shim`), with the same roots.
 pub fn shim_command(ctx: &Ctx) -> anyhow::Result<ShimCommand> {
-    let exe = std::env::current_exe()?;
+    let berth = std::env::current_exe()?;
+    let small = berth.with_file_name("berth-shim");
+    let (exe, subcommand) = if small.is_file() {
+        (small, None)
+    } else {
+        (berth, Some("shim"))
+    };
     let mut args: Vec<OsString> = vec![
         "--root".into(),
         ctx.root.clone().into(),
@@ -84,10 +94,8 @@ pub fn shim_command(ctx: &Ctx) -> anyhow::Result<ShimCommand> {
         args.push("--storage-driver".into());
         args.push(d.name().into());
     }
-    Ok(ShimCommand {
-        exe,
-        global_args: args,
-    })
+    args.extend(subcommand.map(OsString::from));
+    Ok(ShimCommand { exe, args })
 }
 
 /// Prints the error as `main` would and exits with `code` (for commands whose exit status
