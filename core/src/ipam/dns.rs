@@ -5,52 +5,33 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+pub use crate::cni::Dns;
 
 use super::error::IpamError;
 
-/// DNS settings for the container, in the CNI result's shape.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dns {
-    /// `nameserver` lines, in file order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nameservers: Vec<String>,
-    /// The last `domain` line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    /// Words of the `search` lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub search: Vec<String>,
-    /// Words of the `options` lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<String>,
+/// Reads and parses a resolv.conf-style file.
+pub fn read_resolv_conf(path: &Path) -> Result<Dns, IpamError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| IpamError::io("read resolvConf", path, source))?;
+    Ok(parse_resolv_conf(&text))
 }
 
-impl Dns {
-    /// Reads and parses a resolv.conf-style file.
-    pub fn from_file(path: &Path) -> Result<Self, IpamError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| IpamError::io("read resolvConf", path, source))?;
-        Ok(Self::parse(&text))
-    }
-
-    /// Parses resolv.conf text; unknown lines are ignored.
-    pub fn parse(text: &str) -> Self {
-        let mut dns = Self::default();
-        for line in text.lines() {
-            let line = line.split(['#', ';']).next().unwrap_or("");
-            let mut words = line.split_whitespace();
-            let Some(key) = words.next() else { continue };
-            match key {
-                "nameserver" => dns.nameservers.extend(words.next().map(str::to_owned)),
-                "domain" => dns.domain = words.next().map(str::to_owned),
-                "search" => dns.search.extend(words.map(str::to_owned)),
-                "options" => dns.options.extend(words.map(str::to_owned)),
-                _ => {}
-            }
+/// Parses resolv.conf text; unknown lines are ignored.
+pub fn parse_resolv_conf(text: &str) -> Dns {
+    let mut dns = Dns::default();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(key) = words.next() else { continue };
+        match key {
+            "nameserver" => dns.nameservers.extend(words.next().map(str::to_owned)),
+            "domain" => dns.domain = words.next().map(str::to_owned),
+            "search" => dns.search.extend(words.map(str::to_owned)),
+            "options" => dns.options.extend(words.map(str::to_owned)),
+            _ => {}
         }
-        dns
     }
+    dns
 }
 
 #[cfg(test)]
@@ -59,7 +40,7 @@ mod tests {
 
     #[test]
     fn parse_reads_the_four_keys_and_skips_comments() {
-        let dns = Dns::parse(
+        let dns = parse_resolv_conf(
             "# generated\nnameserver 10.0.0.53\nnameserver fd00::53 ; v6\n\
              domain example.com\nsearch a.example b.example\noptions ndots:5 edns0\nsortlist x\n",
         );
@@ -71,7 +52,7 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_io_error_naming_the_path() {
-        let err = Dns::from_file(Path::new("/nonexistent/resolv.conf")).unwrap_err();
+        let err = read_resolv_conf(Path::new("/nonexistent/resolv.conf")).unwrap_err();
         assert!(
             err.to_string().contains("/nonexistent/resolv.conf"),
             "{err}"

@@ -23,7 +23,7 @@ pub use config::{
     DEFAULT_DATA_DIR, HostLocalConfig, IpamConfigJson, RangeConfig, RouteConfig,
     parse_requested_ip, requested_ips,
 };
-pub use dns::Dns;
+pub use dns::{Dns, parse_resolv_conf, read_resolv_conf};
 pub use error::IpamError;
 pub use range::{Candidates, Range, RangeSet};
 pub use store::Holder;
@@ -75,7 +75,11 @@ pub fn allocate(
 ) -> Result<Allocation, IpamError> {
     check_component("container id", id)?;
     check_component("interface name", ifname)?;
-    let dns = cfg.resolv_conf.as_deref().map(Dns::from_file).transpose()?;
+    let dns = cfg
+        .resolv_conf
+        .as_deref()
+        .map(read_resolv_conf)
+        .transpose()?;
     let store = Store::open(&cfg.data_dir, network)?;
     let att = Attachment {
         network,

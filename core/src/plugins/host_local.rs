@@ -1,7 +1,7 @@
 //! The `host-local` IPAM plugin: the protocol side of [`crate::ipam`].
 
 use crate::cni::{
-    Attachment, CniError, CniRequest, CniResult, Dns, IpConfig, Plugin, Route, ValidAttachment,
+    Attachment, CniError, CniRequest, CniResult, IpConfig, Plugin, Route, ValidAttachment,
 };
 use crate::ipam::{self, HostLocalConfig};
 
@@ -39,15 +39,7 @@ impl Plugin for HostLocalPlugin {
                 .iter()
                 .map(|r| Route::new(r.dst, r.gw))
                 .collect(),
-            dns: alloc
-                .dns
-                .map(|d| Dns {
-                    nameservers: d.nameservers,
-                    domain: d.domain,
-                    search: d.search,
-                    options: d.options,
-                })
-                .unwrap_or_default(),
+            dns: alloc.dns.unwrap_or_default(),
         })
     }
 
