@@ -355,5 +355,8 @@ fn main() -> anyhow::Result<()> {
     })?;
     drop(host);
     Netns::remove_named(&world.netns_dir(), "bench-host")?;
+    // create_named made the netns dir a (shared) mount point of its own; undo it so the temp
+    // dir can go.
+    let _ = nix::mount::umount2(&world.netns_dir(), nix::mount::MntFlags::MNT_DETACH);
     res
 }
