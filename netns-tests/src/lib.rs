@@ -4,6 +4,7 @@
 //! in one test and disappears on drop (also when the test panics). Nothing here touches the
 //! machine's own network namespace.
 
+pub mod build;
 pub mod cni;
 pub mod tcp;
 

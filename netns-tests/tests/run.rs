@@ -6,7 +6,7 @@
 #[path = "cli_net/fixture.rs"]
 mod fixture;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_netns_tests::TestNetns;
@@ -40,20 +40,11 @@ fn berth_with_busybox(prefix: &str) -> Berth {
         0o644,
     );
     file(&mut t, "www/index.html", b"served by berth\n", 0o644);
-    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        if applet != "busybox" {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_size(0);
-            h.set_mode(0o777);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_mtime(0);
-            t.append_link(&mut h, format!("bin/{applet}"), "busybox")
-                .unwrap();
-        }
-    }
+    berth_netns_tests::build::append_applets(
+        &mut t,
+        berth_netns_tests::build::busybox_applets(),
+        0,
+    );
     t.finish().unwrap();
     drop(t);
     b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);

@@ -7,8 +7,8 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
+use berth_netns_tests::build::{busybox_applets, runtime_bin};
 use serde_json::{Value, json};
 
 const IGNORE: &str = "needs root: cargo test -p berth-netns-tests -- --ignored";
@@ -20,48 +20,13 @@ fn require_root() {
     );
 }
 
-/// Build the binary once (cargo does not build other packages' binaries for us).
-static BIN: OnceLock<PathBuf> = OnceLock::new();
-
-fn runtime_bin() -> &'static Path {
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "berth-runtime",
-                "--bin",
-                "berth-runtime",
-            ])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .arg("--message-format=json")
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(out.status.success(), "cargo build -p berth-runtime failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .find(|p| p.ends_with("berth-runtime"))
-            .expect("berth-runtime executable in cargo output")
-    })
-}
-
 /// A busybox root filesystem with applet symlinks.
 fn make_rootfs(dir: &Path) {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        if applet != "busybox" {
-            symlink("busybox", bin.join(applet)).unwrap();
-        }
+    for applet in busybox_applets() {
+        symlink("busybox", bin.join(applet)).unwrap();
     }
     for d in ["proc", "sys", "dev", "tmp", "etc", "mnt"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
@@ -204,13 +169,12 @@ impl TestContainer {
 
 impl Drop for TestContainer {
     fn drop(&mut self) {
-        if let Some(bin) = BIN.get() {
-            let _ = Command::new(bin)
-                .arg("--root")
-                .arg(self.state_root())
-                .args(["delete", "--force", &self.id])
-                .output();
-        }
+        // The binary was built when this container was made; this only reads the cached path.
+        let _ = Command::new(runtime_bin())
+            .arg("--root")
+            .arg(self.state_root())
+            .args(["delete", "--force", &self.id])
+            .output();
     }
 }
 

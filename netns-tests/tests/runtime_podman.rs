@@ -5,35 +5,10 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed setup step should panic loudly
 
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn runtime_bin() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "berth-runtime",
-            "--bin",
-            "berth-runtime",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--message-format=json")
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "cargo build -p berth-runtime failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .find(|p| p.ends_with("berth-runtime"))
-        .unwrap()
-}
+use berth_netns_tests::build::runtime_bin;
 
 /// A scratch podman setup; removes its containers and images on drop.
 struct Podman {
@@ -82,7 +57,7 @@ impl Podman {
         std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
         let pm = Self {
             scratch,
-            runtime: runtime_bin(),
+            runtime: runtime_bin().to_path_buf(),
         };
         pm.import_image();
         pm

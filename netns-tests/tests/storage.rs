@@ -73,17 +73,8 @@ fn busybox_rootfs() -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     let bb = fs::read("/bin/busybox").expect("busybox-static is installed");
     append_file(&mut b, "bin/busybox", &bb, 0o755, 0);
-    for applet in ["sh", "cat", "ls", "rm", "mkdir"] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
-            .unwrap();
-    }
+    let applets = ["sh", "cat", "ls", "rm", "mkdir"].map(String::from);
+    berth_netns_tests::build::append_applets(&mut b, applets, 1_700_000_000);
     append_file(&mut b, "etc/os-release", b"NAME=busybox\n", 0o644, 0);
     append_file(&mut b, "data/seed", b"seed\n", 0o640, 1234);
     b.into_inner().unwrap()
