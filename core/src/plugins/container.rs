@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cni::{CniError, CniRequest, IpConfig, Route as CniRoute};
 use crate::names::{ContainerId, IfName};
-use crate::netlink::{IpFamily, LinkInfo, MacAddr, Netlink, Route, RouteScope};
+use crate::netlink::{IpFamily, LinkInfo, MacAddr, Netlink, NetlinkError, Route, RouteScope};
 
 /// The host end of a container's veth: `veth` + 8 hex digits of sha256(id, ifname).
 ///
@@ -78,9 +78,24 @@ pub(crate) fn configure<N: Netlink>(
         ctr.set_up(link.index)?;
     }
     for r in routes {
-        ctr.add_route(&kernel_route(r, link.index, ips))?;
+        add_route(ctr, &kernel_route(r, link.index, ips))?;
     }
     Ok(())
+}
+
+/// Adds a route of the container's interface. A route without a metric that another interface
+/// already holds (the default route of a container's second network) is added with the
+/// interface's index as its metric instead of failing, so the first network's route stays
+/// preferred and this one takes over when that interface goes. (The reference plugins add a
+/// second route of the same metric for the same reason.)
+pub(crate) fn add_route<N: Netlink>(ctr: &N, route: &Route) -> Result<(), NetlinkError> {
+    match (ctr.add_route(route), route.oif) {
+        (Err(e), Some(oif)) if e.is_exists() && route.priority.is_none() => ctr.add_route(&Route {
+            priority: Some(oif),
+            ..route.clone()
+        }),
+        (other, _) => other,
+    }
 }
 
 /// The kernel route for a result route on the container interface `oif`.
@@ -183,6 +198,44 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 12);
         assert!(IfName::new(a).is_ok());
+    }
+
+    #[test]
+    fn a_second_default_route_gets_its_interface_index_as_metric() {
+        use crate::netlink::FakeNetlink;
+        let ctr = FakeNetlink::new();
+        let mut default_via = |ifname: &str, subnet: &str, gw: &str| {
+            let index = ctr.add_link(ifname, None);
+            ctr.add_route(&Route {
+                oif: Some(index),
+                ..Route::new(subnet.parse().unwrap())
+            })
+            .unwrap();
+            let r = Route {
+                gw: Some(gw.parse().unwrap()),
+                oif: Some(index),
+                ..Route::new("0.0.0.0/0".parse().unwrap())
+            };
+            add_route(&ctr, &r).unwrap();
+            index
+        };
+        default_via("eth0", "10.1.0.0/24", "10.1.0.1");
+        let second = default_via("eth1", "10.2.0.0/24", "10.2.0.1");
+        let defaults: Vec<Option<u32>> = ctr
+            .routes(IpFamily::V4)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.dst.prefix() == 0)
+            .map(|r| r.priority)
+            .collect();
+        assert_eq!(defaults, [None, Some(second)]);
+        // A route with a metric of its own still fails when taken.
+        let taken = Route {
+            priority: Some(second),
+            oif: Some(second),
+            ..Route::new("0.0.0.0/0".parse().unwrap())
+        };
+        assert!(add_route(&ctr, &taken).unwrap_err().is_exists());
     }
 
     #[test]

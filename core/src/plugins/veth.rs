@@ -142,7 +142,7 @@ fn setup_container<N: Netlink>(
         }
     }
     for r in routes {
-        ctr.add_route(&container::kernel_route(r, cl.index, ips))?;
+        container::add_route(ctr, &container::kernel_route(r, cl.index, ips))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use super::lifecycle::Engine;
 use super::record::{ContainerRecord, ContainerState, HostConfig, MountPoint, RunConfig};
-use super::{ContainerError, net, spec};
+use super::{ContainerError, init, net, spec};
 use crate::storage::RwLayerId;
 use crate::volume::MountSpec;
 
@@ -100,6 +100,7 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
     mounts_of(&specs)?;
     net::validate(&eng.networks, &req.host.networks, &req.host.port_bindings)?;
     spec::capabilities(&req.host)?;
+    let host = with_init(&req.host)?;
     let args = argv(
         ic.entrypoint().as_deref().unwrap_or_default(),
         ic.cmd().as_deref().unwrap_or_default(),
@@ -146,7 +147,7 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
             created: crate::clock::now_rfc3339(),
             image: image.id.to_string(),
             config: run,
-            host_config: req.host.clone(),
+            host_config: host,
             state: ContainerState::default(),
             id,
             name,
@@ -162,6 +163,21 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
             Err(e)
         }
     }
+}
+
+/// `host` with the init binary resolved for `--init` (before anything is made, so a missing
+/// init leaves nothing behind).
+fn with_init(host: &HostConfig) -> Result<HostConfig, ContainerError> {
+    let mut host = host.clone();
+    if host.init {
+        let explicit = (!host.init_path.is_empty()).then(|| PathBuf::from(&host.init_path));
+        host.init_path = init::find(explicit.as_deref(), init::CANDIDATES)?
+            .display()
+            .to_string();
+    } else {
+        host.init_path.clear();
+    }
+    Ok(host)
 }
 
 fn finish_create(

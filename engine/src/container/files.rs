@@ -1,7 +1,8 @@
 //! The files berth writes for each container and bind-mounts into it, as Docker does:
 //! `/etc/hosts` (localhost, then the container's addresses with its hostname and name),
 //! `/etc/resolv.conf` (the host's, with loopback resolvers dropped since they cannot be
-//! reached from the container's netns) and `/etc/hostname`.
+//! reached from the container's netns) and `/etc/hostname`. [`update_hosts`] changes the
+//! container's own lines of a running container's `/etc/hosts` in place (`net connect`).
 
 use std::fs;
 use std::net::IpAddr;
@@ -22,6 +23,62 @@ pub fn hosts(hostname: &str, name: &str, addrs: &[IpAddr]) -> String {
         s.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
     }
     s
+}
+
+/// `content` of an `/etc/hosts` with the container's own lines (`ADDR\tHOSTNAME NAME`) for
+/// `remove` dropped and for `add` appended; other lines stay as they are. Without an own
+/// address left, the container's names go to 127.0.1.1 as in [`hosts`].
+pub fn edit_hosts(
+    content: &str,
+    hostname: &str,
+    name: &str,
+    add: &[IpAddr],
+    remove: &[IpAddr],
+) -> String {
+    let names = format!("{hostname} {name}");
+    let mut own: Vec<IpAddr> = Vec::new();
+    let mut out = String::new();
+    for line in content.lines() {
+        let own_addr = line
+            .split_once('\t')
+            .filter(|(_, rest)| rest.trim() == names)
+            .and_then(|(a, _)| a.parse::<IpAddr>().ok());
+        match own_addr {
+            Some(a) => own.push(a),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    own.retain(|a| !remove.contains(a) && *a != IpAddr::from([127, 0, 1, 1]));
+    for a in add {
+        if !own.contains(a) {
+            own.push(*a);
+        }
+    }
+    if own.is_empty() {
+        own.push(IpAddr::from([127, 0, 1, 1]));
+    }
+    for a in own {
+        out.push_str(&format!("{a}\t{names}\n"));
+    }
+    out
+}
+
+/// Rewrites `dir/hosts` with [`edit_hosts`]. The file is bind-mounted into the container, so it
+/// is written in place (same inode), not replaced.
+pub fn update_hosts(
+    dir: &Path,
+    hostname: &str,
+    name: &str,
+    add: &[IpAddr],
+    remove: &[IpAddr],
+) -> Result<(), ContainerError> {
+    let p = dir.join("hosts");
+    let old = fs::read_to_string(&p).map_err(ContainerError::io("read", &p))?;
+    let new = edit_hosts(&old, hostname, name, add, remove);
+    fs::write(&p, new).map_err(ContainerError::io("write", &p))
 }
 
 /// `/etc/resolv.conf` from the host's: loopback nameservers are removed; if none remain,
@@ -89,6 +146,29 @@ mod tests {
         let only_lo = resolv_conf("nameserver 127.0.0.53\nnameserver ::1\n", false);
         assert_eq!(only_lo, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
         assert!(resolv_conf("nameserver 127.0.0.53\n", true).contains("127.0.0.53"));
+    }
+
+    #[test]
+    fn hosts_edits_touch_only_the_containers_own_lines() {
+        let a: IpAddr = "10.88.0.2".parse().unwrap();
+        let b: IpAddr = "10.89.0.7".parse().unwrap();
+        let start = hosts("abc", "web", &[a]) + "192.0.2.1\tdb\n";
+        let both = edit_hosts(&start, "abc", "web", &[b], &[]);
+        assert!(
+            both.contains("10.88.0.2\tabc web\n") && both.contains("10.89.0.7\tabc web\n"),
+            "{both}"
+        );
+        assert!(both.contains("192.0.2.1\tdb\n") && both.contains("127.0.0.1\tlocalhost\n"));
+        assert_eq!(edit_hosts(&both, "abc", "web", &[b], &[]), both);
+        let back = edit_hosts(&both, "abc", "web", &[], &[b]);
+        assert!(!back.contains("10.89.0.7"), "{back}");
+        let none = edit_hosts(&back, "abc", "web", &[], &[a]);
+        assert!(
+            none.contains("127.0.1.1\tabc web\n") && !none.contains("10.88"),
+            "{none}"
+        );
+        let again = edit_hosts(&none, "abc", "web", &[b], &[]);
+        assert!(!again.contains("127.0.1.1") && again.contains("10.89.0.7\tabc web"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use berth_core::invoke::Invoker;
 use super::net::{self, NetCtx};
 use super::record::{ContainerRecord, Status};
 use super::spec::{self, Bind, SpecInput};
-use super::{ContainerStore, files};
+use super::{ContainerStore, files, init};
 use crate::network::NetworkStore;
 use crate::storage::RwLayerId;
 use crate::store::Store;
@@ -103,9 +103,14 @@ fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
 }
 
 /// Mounts the root, connects the networks, writes the /etc files and the bundle, and records
-/// the attachments. On failure everything done is undone.
+/// the attachments (in `rec` and on disk). On failure everything done is undone. Holds the
+/// container's network lock, so a `net connect|disconnect` comes before (and is used) or after
+/// (and sees the attachments).
 pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Result<()> {
+    let _net_lock = eng.containers.lock_networks(&rec.id)?;
+    rec.host_config = eng.containers.load(&rec.id)?.host_config;
     let rw = RwLayerId::new(&rec.id)?;
+    let ips = rec.host_config.static_ips()?;
     let rootfs = eng.store.mount_container_root(&rw)?;
     let host = net::is_host(&rec.host_config.networks);
     let (netns, attachments) = if host {
@@ -116,7 +121,7 @@ pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Res
             &rec.id,
             &rec.host_config.networks,
             &rec.host_config.port_bindings,
-            rec.host_config.ip.as_deref().map(str::parse).transpose()?,
+            &ips,
         ) {
             Ok((p, a)) => (Some(p), a),
             Err(e) => {
@@ -130,7 +135,13 @@ pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Res
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     rec.network_settings.networks = attachments.iter().cloned().collect();
-    if let Err(e) = write_bundle(eng, rec, &rootfs, netns, host) {
+    let settings = rec.network_settings.clone();
+    let written = write_bundle(eng, rec, &rootfs, netns, host).and_then(|()| {
+        eng.containers
+            .update(&rec.id, |r| r.network_settings = settings)
+            .map_err(Into::into)
+    });
+    if let Err(e) = written {
         if let Some(e2) = net::disconnect(&eng.net(), &rec.id, &attachments) {
             tracing::warn!(error = %format!("{e2:#}"), "undo networking");
         }
@@ -147,17 +158,12 @@ fn write_bundle(
     netns: Option<PathBuf>,
     host: bool,
 ) -> anyhow::Result<()> {
-    let hostname = if rec.config.hostname.is_empty() {
-        rec.short_id().to_owned()
-    } else {
-        rec.config.hostname.clone()
-    };
+    let hostname = rec.hostname().to_owned();
     let addrs: Vec<IpAddr> = rec
         .network_settings
         .networks
         .values()
-        .flat_map(|a| a.ip_addresses.iter())
-        .filter_map(|a| a.split('/').next()?.parse().ok())
+        .flat_map(|a| a.addresses())
         .collect();
     let dir = eng.containers.dir(&rec.id);
     files::write_all(&dir, &hostname, &rec.name, &addrs, host)?;
@@ -181,10 +187,16 @@ fn write_bundle(
         });
     }
     let (uid, gid) = resolve_user(rootfs, &rec.config.user)?;
+    let args = if rec.host_config.init {
+        let binary = init::find(Some(Path::new(&rec.host_config.init_path)), &[])?;
+        init::wrap(&binary, &rec.config.cmd, &mut binds)
+    } else {
+        rec.config.cmd.clone()
+    };
     let spec = spec::build(&SpecInput {
         id: &rec.id,
         rootfs,
-        args: rec.config.cmd.clone(),
+        args,
         env: rec.config.env.clone(),
         cwd: rec.config.working_dir.clone(),
         uid,
@@ -204,7 +216,9 @@ fn write_bundle(
 
 /// After the container ended (or was found dead): the runtime's state and cgroup, the
 /// networks, the netns and the root mount go; the record says exited with `exit_code`.
-/// Every step is tried; the first error is returned.
+/// Every step is tried; the first error is returned. The attachments are read from the record
+/// under the container's network lock, held until the record no longer lists them, so networks
+/// connected while the container ran are deleted too and none can be connected meanwhile.
 pub fn teardown(
     eng: &Engine<'_>,
     id: &str,
@@ -217,6 +231,7 @@ pub fn teardown(
             first.get_or_insert(e.into());
         }
     }
+    let _net_lock = eng.containers.lock_networks(id)?;
     let rec = eng.containers.load(id)?;
     let attachments: Vec<_> = rec.network_settings.networks.clone().into_iter().collect();
     if let Some(e) = net::disconnect(&eng.net(), id, &attachments) {

@@ -1,11 +1,14 @@
 //! Containers: their records under `<root>/containers/<id>/` ([`record`], [`store`]), the
 //! names they get ([`names`]), the OCI bundle built for the runtime ([`spec`]), the files
-//! bind-mounted into them ([`files`]), their network namespaces and attachments ([`net`]),
-//! and the lifecycle steps the CLI and the shim share ([`lifecycle`]). Running the process is
-//! left to berth-runtime (driven by the shim, [`crate::shim`]).
+//! bind-mounted into them ([`files`]), the `--init` binary ([`init`]), their network
+//! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), and the
+//! lifecycle steps the CLI and the shim share ([`lifecycle`]). Running the process is left to
+//! berth-runtime (driven by the shim, [`crate::shim`]).
 
+pub mod connect;
 pub mod create;
 pub mod files;
+pub mod init;
 pub mod lifecycle;
 pub mod names;
 pub mod net;
@@ -77,6 +80,14 @@ pub enum ContainerError {
         /// The cause.
         #[source]
         source: serde_json::Error,
+    },
+    /// `--init` was asked for and no init binary was found.
+    #[error(
+        "--init: no init binary found (searched {searched}); install catatonit, or name one with --init-path or BERTH_INIT_PATH"
+    )]
+    NoInit {
+        /// The places looked at.
+        searched: String,
     },
     /// A lock could not be taken.
     #[error("lock {}: {source}", path.display())]

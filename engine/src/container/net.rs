@@ -62,14 +62,15 @@ pub fn validate(
     Ok(nets)
 }
 
-/// Creates the netns and attaches it to every network. Returns the netns path and the
-/// attachments; on failure nothing is left behind.
+/// Creates the netns and attaches it to every network, `ips[i]` being the static address on
+/// `networks[i]` (if any). Returns the netns path and the attachments; on failure nothing is
+/// left behind.
 pub fn connect(
     nc: &NetCtx<'_>,
     id: &str,
     networks: &[String],
     ports: &[String],
-    ip: Option<IpAddr>,
+    ips: &[Option<IpAddr>],
 ) -> anyhow::Result<(PathBuf, Vec<(String, Attachment)>)> {
     let nets = validate(nc.networks, networks, ports)?;
     Netns::create_named(nc.netns_dir, id).context("create the container's netns")?;
@@ -77,36 +78,44 @@ pub fn connect(
     let mut done: Vec<(String, Attachment)> = Vec::new();
     let mut ports_left = ports;
     for (i, net) in nets.iter().enumerate() {
-        let ifname = format!("eth{i}");
         let with_ports = if net.list.plugin_types().contains(&"portmap") {
             std::mem::take(&mut ports_left)
         } else {
             &[]
         };
-        let rt = match runtime_conf(id, &ifname, &path, with_ports, ip.filter(|_| i == 0)) {
-            Ok(rt) => rt,
+        let ip = ips.get(i).copied().flatten();
+        match add_one(nc, id, net, &format!("eth{i}"), &path, with_ports, ip) {
+            Ok(a) => done.push((net.list.name.clone(), a)),
             Err(e) => {
                 disconnect(nc, id, &done);
                 return Err(e);
             }
-        };
-        match nc.invoker.add(&net.list, &rt) {
-            Ok(result) => {
-                let addrs = result.ips.iter().map(|ip| ip.address.to_string()).collect();
-                let attachment = Attachment {
-                    if_name: ifname,
-                    ip_addresses: addrs,
-                    result: result.to_json(net.list.version),
-                };
-                done.push((net.list.name.clone(), attachment));
-            }
-            Err(e) => {
-                disconnect(nc, id, &done);
-                return Err(e).with_context(|| format!("attach to network {}", net.list.name));
-            }
         }
     }
     Ok((path, done))
+}
+
+/// ADD of the netns `netns` to one network as `ifname`, with the port mappings and the static
+/// address; returns the attachment as the record keeps it. A failed ADD leaves nothing.
+pub fn add_one(
+    nc: &NetCtx<'_>,
+    id: &str,
+    net: &Network,
+    ifname: &str,
+    netns: &Path,
+    ports: &[String],
+    ip: Option<IpAddr>,
+) -> anyhow::Result<Attachment> {
+    let rt = runtime_conf(id, ifname, netns, ports, ip)?;
+    let result = nc
+        .invoker
+        .add(&net.list, &rt)
+        .with_context(|| format!("attach to network {}", net.list.name))?;
+    Ok(Attachment {
+        if_name: ifname.to_owned(),
+        ip_addresses: result.ips.iter().map(|ip| ip.address.to_string()).collect(),
+        result: result.to_json(net.list.version),
+    })
 }
 
 fn runtime_conf(
@@ -159,7 +168,15 @@ pub fn disconnect(
     first
 }
 
-fn del_one(nc: &NetCtx<'_>, id: &str, net: &str, ifname: &str, netns: &Path) -> anyhow::Result<()> {
+/// DEL of one attachment (by the network's config, or by the cached result when the network
+/// was removed since). Safe to repeat; works without a netns.
+pub fn del_one(
+    nc: &NetCtx<'_>,
+    id: &str,
+    net: &str,
+    ifname: &str,
+    netns: &Path,
+) -> anyhow::Result<()> {
     let cid = ContainerId::new(id)?;
     let ifname = IfName::new(ifname)?;
     let netns = netns.exists().then(|| netns.to_owned());

@@ -3,6 +3,7 @@
 //! fields. Everything the CLI shows about a container comes from here.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -115,6 +116,34 @@ pub struct HostConfig {
     /// `--privileged`.
     #[serde(default)]
     pub privileged: bool,
+    /// Static addresses of networks connected later (`net connect --ip`), by network name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub static_ips: BTreeMap<String, String>,
+    /// `--init`: a small init runs as PID 1 and starts the command.
+    #[serde(default)]
+    pub init: bool,
+    /// The init binary on the host (`--init-path`, else found at create); empty without
+    /// `--init`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub init_path: String,
+}
+
+impl HostConfig {
+    /// The static address for each of [`HostConfig::networks`] in order: `--ip` for the first,
+    /// `net connect --ip` ones for any.
+    pub fn static_ips(&self) -> Result<Vec<Option<IpAddr>>, std::net::AddrParseError> {
+        self.networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let ip = self
+                    .static_ips
+                    .get(n)
+                    .or(self.ip.as_ref().filter(|_| i == 0));
+                ip.map(|a| a.parse()).transpose()
+            })
+            .collect()
+    }
 }
 
 /// One mount: Docker's `MountPoints` entry.
@@ -149,6 +178,16 @@ pub struct Attachment {
     /// The CNI result.
     #[serde(default)]
     pub result: Value,
+}
+
+impl Attachment {
+    /// The addresses without their prefix length.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.ip_addresses
+            .iter()
+            .filter_map(|a| a.split('/').next()?.parse().ok())
+            .collect()
+    }
 }
 
 /// Docker's `NetworkSettings`.
@@ -196,6 +235,15 @@ impl ContainerRecord {
         self.id.get(..12).unwrap_or(&self.id)
     }
 
+    /// The hostname inside the container: `--hostname`, else the short id.
+    pub fn hostname(&self) -> &str {
+        if self.config.hostname.is_empty() {
+            self.short_id()
+        } else {
+            &self.config.hostname
+        }
+    }
+
     /// `Up …`/`Exited (N) …`/`Created`, without durations.
     pub fn status_text(&self) -> String {
         match self.state.status {
@@ -211,6 +259,27 @@ impl ContainerRecord {
 mod tests {
     use super::*;
     use crate::cli::container_refs::ContainerRef;
+
+    #[test]
+    fn static_ips_follow_the_networks() {
+        let mut h = HostConfig {
+            networks: vec!["a".into(), "b".into(), "c".into()],
+            ip: Some("10.0.0.5".into()),
+            ..Default::default()
+        };
+        h.static_ips.insert("c".into(), "10.1.0.9".into());
+        let ips = h.static_ips().unwrap();
+        assert_eq!(
+            ips,
+            [
+                Some("10.0.0.5".parse().unwrap()),
+                None,
+                Some("10.1.0.9".parse().unwrap())
+            ]
+        );
+        h.static_ips.insert("b".into(), "bogus".into());
+        assert!(h.static_ips().is_err());
+    }
 
     #[test]
     fn record_reads_as_a_container_ref() {

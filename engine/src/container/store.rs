@@ -24,6 +24,9 @@ pub struct ContainerStore {
 /// Holds the store lock until dropped.
 pub struct StoreLock(#[allow(dead_code)] Flock<File>);
 
+/// Holds a container's network lock until dropped.
+pub struct NetLock(#[allow(dead_code)] Flock<File>);
+
 impl ContainerStore {
     /// The store for `root` (persistent) and `run_root` (volatile).
     pub fn new(root: &Path, run_root: &Path) -> Self {
@@ -60,6 +63,24 @@ impl ContainerStore {
             &self.lock_path,
             FlockArg::LockExclusive,
         )?))
+    }
+
+    /// Takes the container's network lock (blocking): an flock on its record directory, held
+    /// while its attachments change (start, `net connect|disconnect`, teardown), so a connect
+    /// cannot race the shim's teardown. Taken before the store lock, never while holding it.
+    /// [`ContainerError::NotFound`] when the container is gone.
+    pub fn lock_networks(&self, id: &str) -> Result<NetLock, ContainerError> {
+        let dir = self.dir(id);
+        let f = match File::open(&dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotFound(id.to_owned()));
+            }
+            Err(e) => return Err(ContainerError::io("open", &dir)(e)),
+        };
+        Flock::lock(f, FlockArg::LockExclusive)
+            .map(NetLock)
+            .map_err(|(_, source)| ContainerError::Lock { path: dir, source })
     }
 
     /// Ids of every container, sorted.
@@ -304,6 +325,25 @@ mod tests {
         s.remove(&a.id).unwrap();
         s.remove(&a.id).unwrap();
         assert_eq!(s.ids().unwrap(), vec![b.id.clone()]);
+    }
+
+    #[test]
+    fn network_lock_excludes_and_needs_the_container() {
+        let t = tempfile::tempdir().unwrap();
+        let s = ContainerStore::new(&t.path().join("root"), &t.path().join("run"));
+        assert!(matches!(
+            s.lock_networks("x"),
+            Err(ContainerError::NotFound(_))
+        ));
+        let a = s.create(Some("web"), rec).unwrap();
+        let held = s.lock_networks(&a.id).unwrap();
+        let dir = File::open(s.dir(&a.id)).unwrap();
+        assert!(Flock::lock(dir, FlockArg::LockExclusiveNonblock).is_err());
+        drop(held);
+        let again = s.lock_networks(&a.id).unwrap();
+        // The store lock is independent of it.
+        s.update(&a.id, |r| r.name = "w2".into()).unwrap();
+        drop(again);
     }
 
     #[test]

@@ -70,6 +70,12 @@ pub struct CreateArgs {
     /// Give every capability and no masked paths
     #[arg(long)]
     pub privileged: bool,
+    /// Run an init as PID 1 that forwards signals and reaps zombies (catatonit)
+    #[arg(long)]
+    pub init: bool,
+    /// The init binary for --init [default: $BERTH_INIT_PATH, else catatonit or tini-static]
+    #[arg(long = "init-path", requires = "init")]
+    pub init_path: Option<std::path::PathBuf>,
     /// The image
     pub image: String,
     /// The command and its arguments
@@ -143,6 +149,15 @@ impl CreateArgs {
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
+            init: self.init,
+            init_path: self
+                .init_path
+                .clone()
+                .map(|p| p.display().to_string())
+                .or_else(|| std::env::var(crate::container::init::INIT_PATH_ENV).ok())
+                .filter(|_| self.init)
+                .unwrap_or_default(),
+            ..Default::default()
         };
         if let Some(ip) = &self.ip {
             ip.parse::<std::net::IpAddr>()

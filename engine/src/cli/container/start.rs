@@ -44,9 +44,7 @@ pub fn start_container(
         .into());
     }
     prepare_start(eng, rec)?;
-    let settings = rec.network_settings.clone();
     eng.containers.update(&rec.id, |r| {
-        r.network_settings = settings;
         r.restart_count += u32::from(r.state.status == Status::Exited);
     })?;
     let cmd = super::shim_command(ctx)?;

@@ -1,10 +1,13 @@
-//! `berth net ...`: network definitions and attachments. Shared here: the subcommand enum, and
+//! `berth net ...`: network definitions, attachments of network namespaces, and containers'
+//! networks (`connect`, `disconnect`). Shared here: the subcommand enum, and
 //! how a network and its attachments are shown.
 
 pub mod attach;
 pub mod check;
+pub mod connect;
 pub mod create;
 pub mod detach;
+pub mod disconnect;
 pub mod gc;
 pub mod inspect;
 pub mod ls;
@@ -35,6 +38,10 @@ pub enum NetCommand {
     Rm(rm::Args),
     /// Remove every network without attachments
     Prune(prune::Args),
+    /// Connect a container to one more network (now if it runs, and at every start)
+    Connect(connect::Args),
+    /// Disconnect a container from a network
+    Disconnect(disconnect::Args),
     /// Attach a network namespace to a network
     Attach(attach::Args),
     /// Detach a network namespace from a network
@@ -55,6 +62,8 @@ pub fn run(cmd: NetCommand, ctx: &Ctx) -> anyhow::Result<()> {
         NetCommand::Inspect(a) => inspect::run(a, ctx),
         NetCommand::Rm(a) => rm::run(a, ctx),
         NetCommand::Prune(a) => prune::run(a, ctx),
+        NetCommand::Connect(a) => connect::run(a, ctx),
+        NetCommand::Disconnect(a) => disconnect::run(a, ctx),
         NetCommand::Attach(a) => attach::run(a, ctx),
         NetCommand::Detach(a) => detach::run(a, ctx),
         NetCommand::Check(a) => check::run(a, ctx),
