@@ -3,6 +3,8 @@
 //! there), with temp roots, and a busybox image made from the machine's static busybox.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[path = "containers/mod.rs"]
+mod containers;
 #[path = "cli_net/fixture.rs"]
 mod fixture;
 
@@ -10,117 +12,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_netns_tests::TestNetns;
+use containers::{
+    Cleanup, berth_cgroups, berth_with_busybox, code, ip_of, mounts_under, processes_with,
+};
 use fixture::Berth;
-
-/// A berth with the image `bb` imported: busybox with its applets, /etc/passwd, and
-/// /www/index.html.
-fn berth_with_busybox(prefix: &str) -> Berth {
-    let b = Berth::new(prefix);
-    let tar = b.root.path().join("bb.tar");
-    let mut t = tar::Builder::new(std::fs::File::create(&tar).unwrap());
-    let file = |t: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(mode);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        t.append_data(&mut h, path, data).unwrap();
-    };
-    file(
-        &mut t,
-        "bin/busybox",
-        &std::fs::read("/bin/busybox").unwrap(),
-        0o755,
-    );
-    file(
-        &mut t,
-        "etc/passwd",
-        b"root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
-        0o644,
-    );
-    file(&mut t, "www/index.html", b"served by berth\n", 0o644);
-    berth_netns_tests::build::append_applets(
-        &mut t,
-        berth_netns_tests::build::busybox_applets(),
-        0,
-    );
-    t.finish().unwrap();
-    drop(t);
-    b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
-    b
-}
-
-/// Removes every container (so the roots can go) when a test ends, passed or not.
-struct Cleanup<'a>(&'a Berth);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let ids = self.0.run(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            let _ = self.0.run(&["rm", "-f", id]);
-        }
-    }
-}
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn ip_of(b: &Berth, name: &str) -> String {
-    let v = b.json(&["inspect", name]);
-    let nets = v[0]["NetworkSettings"]["Networks"]
-        .as_object()
-        .unwrap()
-        .clone();
-    let addr = nets.values().next().unwrap()["IpAddresses"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    addr.split('/').next().unwrap().to_string()
-}
-
-/// Processes whose command line mentions `needle`.
-fn processes_with(needle: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c).contains(needle))
-        .count()
-}
-
-fn mounts_under(path: &std::path::Path) -> usize {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.display().to_string();
-    mi.lines().filter(|l| l.contains(&p)).count()
-}
-
-/// cgroup directories (`berth/<id>` in any hierarchy, v1 or v2) of containers whose id
-/// starts with one of `short_ids`.
-fn berth_cgroups(short_ids: &[String]) -> Vec<String> {
-    let mut bases = vec![std::path::PathBuf::from("/sys/fs/cgroup/berth")];
-    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-        bases.extend(rd.filter_map(|e| e.ok()).map(|e| e.path().join("berth")));
-    }
-    let mut found = Vec::new();
-    for base in bases {
-        let Ok(rd) = std::fs::read_dir(&base) else {
-            continue;
-        };
-        for e in rd.filter_map(|e| e.ok()) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if e.path().is_dir()
-                && short_ids
-                    .iter()
-                    .any(|s| !s.is_empty() && name.starts_with(s.as_str()))
-            {
-                found.push(e.path().display().to_string());
-            }
-        }
-    }
-    found
-}
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
@@ -453,37 +348,62 @@ fn volumes_and_commit_work_through_run() {
     b.ok(&["rm", "builder"]);
 }
 
-#[test]
-#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
-fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
-    let b = berth_with_busybox("run-many");
-    let _c = Cleanup(&b);
-    let outside = TestNetns::new("run-many-o");
-    berth_netns_tests::veth_between(
-        &b.host,
-        "out0",
-        "192.168.79.1/24".parse().unwrap(),
-        &outside,
-        "eth0",
-        "192.168.79.2/24".parse().unwrap(),
-    );
-    let ruleset = || b.host.run_ok("nft", &["list", "ruleset"]);
-    // The first run creates the bridge and the firewall's base chains.
-    b.ok(&["run", "--rm", "bb", "true"]);
-    let rules_before = ruleset();
-    let cycles = 50;
+/// What containers can leave behind, observed from outside berth.
+#[derive(Debug, PartialEq)]
+struct Traces {
+    netns_files: usize,
+    nsfs_mounts: usize,
+    veths: Vec<String>,
+    reservations: Vec<String>,
+    cached_results: Vec<String>,
+    ruleset: String,
+    root_mounts: usize,
+    shims: usize,
+    container_dirs: usize,
+    runtime_states: usize,
+}
+
+fn traces(b: &Berth) -> Traces {
+    let count = |p: std::path::PathBuf| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let run = b.run.path().display().to_string();
+    Traces {
+        netns_files: count(b.run.path().join("netns")),
+        nsfs_mounts: mountinfo
+            .lines()
+            .filter(|l| l.contains(&run) && l.contains(" - nsfs "))
+            .count(),
+        veths: b.host_links("veth"),
+        reservations: b.reservations("bridge"),
+        cached_results: b.cache_files(),
+        ruleset: b.host.run_ok("nft", &["list", "ruleset"]),
+        root_mounts: mounts_under(b.root.path()),
+        shims: processes_with(&run),
+        container_dirs: count(b.root.path().join("containers")),
+        runtime_states: count(b.run.path().join("runtime")),
+    }
+}
+
+/// `run --rm -p HOSTPORT:80` printing the container's hostname (its short id).
+fn cycle(b: &Berth, host_port: u16) -> std::process::Command {
+    let publish = format!("{host_port}:80");
+    b.command(&[
+        "run",
+        "--rm",
+        "-p",
+        &publish,
+        "bb",
+        "sh",
+        "-c",
+        "echo $HOSTNAME",
+    ])
+}
+
+/// Runs the commands one after another; returns their stdout, panicking on a failure.
+fn run_all(cmds: Vec<std::process::Command>) -> Vec<String> {
     let mut ids = Vec::new();
-    for i in 0..cycles {
-        let out = b.run(&[
-            "run",
-            "--rm",
-            "-p",
-            "8081:80",
-            "bb",
-            "sh",
-            "-c",
-            "echo $HOSTNAME",
-        ]);
+    for (i, mut c) in cmds.into_iter().enumerate() {
+        let out = c.output().unwrap();
         assert_eq!(
             code(&out),
             0,
@@ -492,50 +412,55 @@ fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
         );
         ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }
-    assert_eq!(b.ok(&["ps", "-aq"]), "");
-    assert_eq!(
-        std::fs::read_dir(b.run.path().join("netns"))
-            .unwrap()
-            .count(),
-        0,
-        "netns leaked"
-    );
+    ids
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
+    let b = berth_with_busybox("run-many");
+    let _c = Cleanup(&b);
+    // The first run creates the bridge and the firewall's base chains.
+    b.ok(&["run", "--rm", "bb", "true"]);
+    let before = traces(&b);
     assert!(
-        b.host_links("veth").is_empty(),
-        "veth leaked: {:?}",
-        b.host_links("veth")
+        before.veths.is_empty() && before.netns_files == 0,
+        "{before:?}"
     );
-    assert!(b.reservations("bridge").is_empty(), "reservation leaked");
-    assert!(
-        b.cache_files().is_empty(),
-        "cached result leaked: {:?}",
-        b.cache_files()
+    let cycles = 200;
+    let t = Instant::now();
+    let mut ids = run_all((0..cycles).map(|_| cycle(&b, 8081)).collect());
+    let sequential = t.elapsed();
+    assert_eq!(traces(&b), before, "leaked by {cycles} sequential cycles");
+    // Four loops at once, each publishing its own port, to shake out races.
+    let (loops, per_loop) = (4, 25);
+    let t = Instant::now();
+    let batches: Vec<Vec<std::process::Command>> = (0..loops)
+        .map(|l| (0..per_loop).map(|_| cycle(&b, 8090 + l)).collect())
+        .collect();
+    let handles: Vec<_> = batches
+        .into_iter()
+        .map(|cmds| std::thread::spawn(move || run_all(cmds)))
+        .collect();
+    for h in handles {
+        ids.extend(h.join().unwrap());
+    }
+    let parallel = t.elapsed();
+    eprintln!(
+        "{cycles} sequential run --rm -p cycles: {sequential:?} ({:?} each); \
+         {loops}x{per_loop} in parallel: {parallel:?}",
+        sequential / cycles
     );
-    assert_eq!(ruleset(), rules_before, "nft rules leaked");
-    assert!(!ruleset().contains("8081"));
-    assert_eq!(mounts_under(b.root.path()), 0, "mount leaked");
-    assert_eq!(
-        processes_with(&format!("{}", b.run.path().display())),
-        0,
-        "shim leaked"
-    );
-    let containers = std::fs::read_dir(b.root.path().join("containers"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(containers, 0, "container dir leaked");
-    let full_ids: Vec<String> = std::fs::read_dir(b.run.path().join("runtime"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(full_ids.is_empty(), "runtime state leaked: {full_ids:?}");
-    assert_eq!(
-        ids.iter().filter(|i| i.len() == 12).count(),
-        cycles,
-        "{ids:?}"
-    );
+    assert_eq!(traces(&b), before, "leaked by the parallel cycles");
+    for port in ["8081", "8090", "8091", "8092", "8093"] {
+        assert!(!before.ruleset.contains(port), "{port}: {}", before.ruleset);
+    }
+    let total = cycles as usize + (loops * per_loop) as usize;
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), total, "{ids:?}");
+    assert!(ids.iter().all(|i| i.len() == 12), "{ids:?}");
     let cgroups = berth_cgroups(&ids);
     assert!(cgroups.is_empty(), "cgroups leaked: {cgroups:?}");
 }

@@ -204,7 +204,7 @@ mod tests {
     fn a_second_default_route_gets_its_interface_index_as_metric() {
         use crate::netlink::FakeNetlink;
         let ctr = FakeNetlink::new();
-        let mut default_via = |ifname: &str, subnet: &str, gw: &str| {
+        let default_via = |ifname: &str, subnet: &str, gw: &str| {
             let index = ctr.add_link(ifname, None);
             ctr.add_route(&Route {
                 oif: Some(index),

@@ -253,6 +253,7 @@ fn delete_cached(eng: &Engine<'_>, id: &str, network: &str) -> anyhow::Result<()
 mod tests {
     use super::*;
     use crate::container::record::HostConfig;
+    use std::os::unix::fs::PermissionsExt;
 
     fn rec_on(networks: &[&str], ifnames: &[&str]) -> ContainerRecord {
         let mut r = ContainerRecord {
@@ -295,7 +296,13 @@ mod tests {
             let proc_root = d.path().join("proc");
             std::fs::create_dir_all(proc_root.join("net")).unwrap();
             std::fs::write(proc_root.join("net/route"), "Iface\tDestination\n").unwrap();
-            let networks = NetworkStore::new(&d.path().join("root"), vec![]);
+            // A stand-in portmap, so the networks get one (no plugin ever runs here).
+            let cni = d.path().join("cni-bin");
+            std::fs::create_dir_all(&cni).unwrap();
+            std::fs::write(cni.join("portmap"), "").unwrap();
+            std::fs::set_permissions(cni.join("portmap"), PermissionsExt::from_mode(0o755))
+                .unwrap();
+            let networks = NetworkStore::new(&d.path().join("root"), vec![cni]);
             let req = crate::network::CreateRequest {
                 name: "web".into(),
                 driver: crate::network::spec::Driver::Bridge,
@@ -326,7 +333,7 @@ mod tests {
             Engine {
                 store: &self.store,
                 containers: crate::container::ContainerStore::new(&root, &run),
-                networks: NetworkStore::new(&root, vec![]),
+                networks: NetworkStore::new(&root, vec![self.d.path().join("cni-bin")]),
                 invoker: berth_core::invoke::Invoker::new(
                     exec,
                     vec![],
@@ -381,6 +388,22 @@ mod tests {
             .to_string();
         assert!(e.contains("not connected to network bridge"), "{e}");
         disconnect(&eng, id, "bridge", true).unwrap();
+        // The network carrying -p goes only with -f, and the ports with it.
+        connect(&eng, id, "bridge", None).unwrap();
+        eng.containers
+            .update(id, |r| r.host_config.port_bindings = vec!["8080:80".into()])
+            .unwrap();
+        let e = disconnect(&eng, id, "web", false).unwrap_err().to_string();
+        assert!(
+            e.contains("published ports") && e.contains("8080:80"),
+            "{e}"
+        );
+        disconnect(&eng, id, "bridge", false).unwrap();
+        connect(&eng, id, "bridge", None).unwrap();
+        disconnect(&eng, id, "web", true).unwrap();
+        let r = eng.containers.load(id).unwrap();
+        assert_eq!(r.host_config.networks, ["bridge"]);
+        assert!(r.host_config.port_bindings.is_empty() && r.host_config.static_ips.is_empty());
         let e = disconnect(&eng, "0".repeat(64).as_str(), "web", false).unwrap_err();
         assert!(e.to_string().contains("no such container"), "{e}");
     }

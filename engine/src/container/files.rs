@@ -13,16 +13,12 @@ use super::ContainerError;
 /// Resolvers used when the host only has loopback ones (Docker's fallback).
 const FALLBACK_DNS: &[&str] = &["8.8.8.8", "8.8.4.4"];
 
+/// The lines every `/etc/hosts` starts with.
+const HOSTS_HEADER: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
 /// `/etc/hosts` content.
 pub fn hosts(hostname: &str, name: &str, addrs: &[IpAddr]) -> String {
-    let mut s = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-    for a in addrs {
-        s.push_str(&format!("{a}\t{hostname} {name}\n"));
-    }
-    if addrs.is_empty() {
-        s.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
-    }
-    s
+    edit_hosts(HOSTS_HEADER, hostname, name, addrs, &[])
 }
 
 /// `content` of an `/etc/hosts` with the container's own lines (`ADDR\tHOSTNAME NAME`) for

@@ -4,7 +4,30 @@
 use std::net::IpAddr;
 
 use crate::cli::Ctx;
-use crate::cli::container::{engine, resolve, store};
+use crate::container::lifecycle::Engine;
+
+/// The network and the container (`NET CONTAINER`), shared with `disconnect`.
+#[derive(Debug, clap::Args)]
+pub struct NetAndContainer {
+    /// The network
+    pub network: String,
+    /// The container (name or id)
+    pub container: String,
+}
+
+impl NetAndContainer {
+    /// Resolves the container and runs `f` with the engine, its full id and the network.
+    pub fn apply<T>(
+        &self,
+        ctx: &Ctx,
+        f: impl FnOnce(&Engine<'_>, &str, &str) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let store = crate::cli::container::store(ctx)?;
+        let eng = crate::cli::container::engine(ctx, &store);
+        let rec = crate::cli::container::resolve(&eng, &self.container)?;
+        f(&eng, &rec.id, &self.network)
+    }
+}
 
 /// `berth net connect` arguments.
 #[derive(Debug, clap::Args)]
@@ -12,17 +35,14 @@ pub struct Args {
     /// Static address on this network (must be inside its subnet)
     #[arg(long)]
     pub ip: Option<IpAddr>,
-    /// The network
-    pub network: String,
-    /// The container (name or id)
-    pub container: String,
+    /// NET CONTAINER.
+    #[command(flatten)]
+    pub target: NetAndContainer,
 }
 
 /// Connects the container; prints nothing, like Docker.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let store = store(ctx)?;
-    let eng = engine(ctx, &store);
-    let rec = resolve(&eng, &args.container)?;
-    crate::container::connect::connect(&eng, &rec.id, &args.network, args.ip)?;
-    Ok(())
+    args.target.apply(ctx, |eng, id, net| {
+        crate::container::connect::connect(eng, id, net, args.ip).map(drop)
+    })
 }

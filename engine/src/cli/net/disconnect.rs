@@ -2,7 +2,6 @@
 //! detached now when the container runs.
 
 use crate::cli::Ctx;
-use crate::cli::container::{engine, resolve, store};
 
 /// `berth net disconnect` arguments.
 #[derive(Debug, clap::Args)]
@@ -11,16 +10,14 @@ pub struct Args {
     /// the container is not on the network (a leftover attachment is deleted)
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// The network
-    pub network: String,
-    /// The container (name or id)
-    pub container: String,
+    /// NET CONTAINER.
+    #[command(flatten)]
+    pub target: super::connect::NetAndContainer,
 }
 
 /// Disconnects the container; prints nothing, like Docker.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let store = store(ctx)?;
-    let eng = engine(ctx, &store);
-    let rec = resolve(&eng, &args.container)?;
-    crate::container::connect::disconnect(&eng, &rec.id, &args.network, args.force)
+    args.target.apply(ctx, |eng, id, net| {
+        crate::container::connect::disconnect(eng, id, net, args.force)
+    })
 }
