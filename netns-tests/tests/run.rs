@@ -65,6 +65,9 @@ fn two_containers_on_one_network_reach_each_other() {
         &ip,
     ]);
     assert_eq!(code(&ping), 0, "{}", String::from_utf8_lossy(&ping.stderr));
+    // lo is up in a container on a bridge network: its server answers on 127.0.0.1.
+    let local = b.ok(&["exec", "srv", "wget", "-qO-", "http://127.0.0.1/index.html"]);
+    assert_eq!(local, "served by berth\n");
     // The container's /etc/hosts names it; its hostname is the short id.
     let hosts = b.ok(&["exec", "srv", "cat", "/etc/hosts"]);
     assert!(

@@ -4,7 +4,6 @@
 use std::os::unix::process::CommandExt;
 
 use anyhow::Context;
-use berth_core::netlink::{LinuxNetlink, Netlink};
 use berth_core::netns::Netns;
 use clap::Subcommand;
 use serde_json::json;
@@ -54,17 +53,7 @@ pub fn run(cmd: NetnsCommand, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn add(name: &str, ctx: &Ctx) -> anyhow::Result<()> {
-    let ns = Netns::create_named(&ctx.netns_dir(), name)
-        .with_context(|| format!("create netns {name}"))?;
-    let up = LinuxNetlink::open_in(&ns).and_then(|nl| {
-        let lo = nl.link_by_name("lo")?;
-        lo.map(|lo| nl.set_up(lo.index)).transpose()
-    });
-    if let Err(e) = up {
-        let _ = Netns::remove_named(&ctx.netns_dir(), name);
-        return Err(e).with_context(|| format!("bring lo up in netns {name}"));
-    }
-    Ok(())
+    crate::network::netns::create_with_loopback(&ctx.netns_dir(), name).map(drop)
 }
 
 fn names(ctx: &Ctx) -> anyhow::Result<Vec<String>> {

@@ -73,7 +73,8 @@ pub fn connect(
     ips: &[Option<IpAddr>],
 ) -> anyhow::Result<(PathBuf, Vec<(String, Attachment)>)> {
     let nets = validate(nc.networks, networks, ports)?;
-    Netns::create_named(nc.netns_dir, id).context("create the container's netns")?;
+    crate::network::netns::create_with_loopback(nc.netns_dir, id)
+        .context("create the container's netns")?;
     let path = nc.netns_dir.join(id);
     let mut done: Vec<(String, Attachment)> = Vec::new();
     let mut ports_left = ports;

@@ -5,6 +5,7 @@
 
 pub mod attach;
 mod create;
+pub mod netns;
 pub mod spec;
 pub mod subnet;
 
