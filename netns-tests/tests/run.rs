@@ -199,6 +199,21 @@ fn detached_then_logs_exec_stop_rm() {
     // start again: the same container runs a second time, then is removed.
     b.ok(&["start", "talk"]);
     assert!(b.ok(&["ps"]).contains("talk"));
+    // restart: stopped (the TERM trap's code) and running again under a new pid.
+    let pid_of = |b: &Berth| {
+        let v: serde_json::Value = serde_json::from_str(&b.ok(&["inspect", "talk"])).unwrap();
+        let v = if v.is_array() { v[0].clone() } else { v };
+        (
+            v["State"]["Pid"].as_i64().unwrap(),
+            v["RestartCount"].as_u64().unwrap(),
+        )
+    };
+    let (pid1, count1) = pid_of(&b);
+    assert_eq!(b.ok(&["restart", "-t", "5", "talk"]).trim(), "talk");
+    let (pid2, count2) = pid_of(&b);
+    assert!(pid2 > 0 && pid2 != pid1, "{pid1} -> {pid2}");
+    assert_eq!(count2, count1 + 1);
+    assert!(b.ok(&["ps"]).contains("talk"));
     b.ok(&["rm", "-f", "talk"]);
     assert!(!b.ok(&["ps", "-a"]).contains("talk"));
     assert_eq!(

@@ -132,6 +132,8 @@ pub enum Command {
     Logs(container::logs::Args),
     /// Stop running containers
     Stop(container::stop::Args),
+    /// Stop and start containers again
+    Restart(container::restart::Args),
     /// Send a signal to running containers
     Kill(container::kill::Args),
     /// Remove containers
@@ -184,6 +186,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ps(a) => container::ps::run(a, &ctx),
         Command::Logs(a) => container::logs::run(a, &ctx),
         Command::Stop(a) => container::stop::run(a, &ctx),
+        Command::Restart(a) => container::restart::run(a, &ctx),
         Command::Kill(a) => container::kill::run(a, &ctx),
         Command::Rm(a) => container::rm::run(a, &ctx),
         Command::Exec(a) => container::exec::run(a, &ctx),

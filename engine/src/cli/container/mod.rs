@@ -1,5 +1,5 @@
 //! Container commands: `run`, `create`, `start`, `ps`, `logs`, `stop`, `kill`, `rm`, `exec`,
-//! `inspect`, `wait`, `commit`, `rename`, `pause`, `unpause`, `top`, `stats`, `container prune` and the hidden `shim`. Each is a
+//! `inspect`, `wait`, `commit`, `rename`, `restart`, `pause`, `unpause`, `top`, `stats`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`crate::container`] and [`crate::shim`].
 
 pub mod commit;
@@ -12,6 +12,7 @@ pub mod pause;
 pub mod prune;
 pub mod ps;
 pub mod rename;
+pub mod restart;
 pub mod rm;
 pub mod run;
 pub mod shim;
