@@ -10,58 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_netns_tests::TestNetns;
-use fixture::Berth;
-
-/// A berth with the image `bb` imported: busybox with its applets, /etc/passwd, and
-/// /www/index.html.
-fn berth_with_busybox(prefix: &str) -> Berth {
-    let b = Berth::new(prefix);
-    let tar = b.root.path().join("bb.tar");
-    let mut t = tar::Builder::new(std::fs::File::create(&tar).unwrap());
-    let file = |t: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(mode);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        t.append_data(&mut h, path, data).unwrap();
-    };
-    file(
-        &mut t,
-        "bin/busybox",
-        &std::fs::read("/bin/busybox").unwrap(),
-        0o755,
-    );
-    file(
-        &mut t,
-        "etc/passwd",
-        b"root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
-        0o644,
-    );
-    file(&mut t, "www/index.html", b"served by berth\n", 0o644);
-    berth_netns_tests::build::append_applets(
-        &mut t,
-        berth_netns_tests::build::busybox_applets(),
-        0,
-    );
-    t.finish().unwrap();
-    drop(t);
-    b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
-    b
-}
-
-/// Removes every container (so the roots can go) when a test ends, passed or not.
-struct Cleanup<'a>(&'a Berth);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let ids = self.0.run(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            let _ = self.0.run(&["rm", "-f", id]);
-        }
-    }
-}
+use fixture::{Berth, Cleanup};
 
 fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
@@ -125,7 +74,7 @@ fn berth_cgroups(short_ids: &[String]) -> Vec<String> {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn two_containers_on_one_network_reach_each_other() {
-    let b = berth_with_busybox("run-two");
+    let b = Berth::with_busybox("run-two");
     let _c = Cleanup(&b);
     b.ok(&["net", "create", "--subnet", "10.91.0.0/24", "web"]);
     b.ok(&[
@@ -190,7 +139,7 @@ fn two_containers_on_one_network_reach_each_other() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn published_port_serves_httpd_to_an_outside_netns() {
-    let b = berth_with_busybox("run-pub");
+    let b = Berth::with_busybox("run-pub");
     let _c = Cleanup(&b);
     let outside = TestNetns::new("run-pub-o");
     berth_netns_tests::veth_between(
@@ -254,7 +203,7 @@ fn published_port_serves_httpd_to_an_outside_netns() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn detached_then_logs_exec_stop_rm() {
-    let b = berth_with_busybox("run-life");
+    let b = Berth::with_busybox("run-life");
     let _c = Cleanup(&b);
     let id = b.ok(&[
         "run",
@@ -312,7 +261,7 @@ fn detached_then_logs_exec_stop_rm() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn exit_codes_propagate_and_bad_input_is_125() {
-    let b = berth_with_busybox("run-codes");
+    let b = Berth::with_busybox("run-codes");
     let _c = Cleanup(&b);
     assert_eq!(
         code(&b.run(&["run", "--rm", "bb", "sh", "-c", "exit 3"])),
@@ -369,7 +318,7 @@ fn exit_codes_propagate_and_bad_input_is_125() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_killed_cli_leaves_the_container_running() {
-    let b = berth_with_busybox("run-kill");
+    let b = Berth::with_busybox("run-kill");
     let _c = Cleanup(&b);
     let mut child = b
         .command(&[
@@ -402,7 +351,7 @@ fn a_killed_cli_leaves_the_container_running() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn volumes_and_commit_work_through_run() {
-    let b = berth_with_busybox("run-vol");
+    let b = Berth::with_busybox("run-vol");
     let _c = Cleanup(&b);
     b.ok(&[
         "run",
@@ -456,7 +405,7 @@ fn volumes_and_commit_work_through_run() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
-    let b = berth_with_busybox("run-many");
+    let b = Berth::with_busybox("run-many");
     let _c = Cleanup(&b);
     let outside = TestNetns::new("run-many-o");
     berth_netns_tests::veth_between(
@@ -543,7 +492,7 @@ fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_container_whose_shim_died_shows_exited_and_its_network_is_collected() {
-    let b = berth_with_busybox("run-lost");
+    let b = Berth::with_busybox("run-lost");
     let _c = Cleanup(&b);
     b.ok(&[
         "run", "-d", "--name", "lost", "-p", "8082:80", "bb", "sleep", "1000",
@@ -583,7 +532,7 @@ fn log_len(b: &Berth, name: &str) -> usize {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn pause_freezes_and_unpause_thaws_a_container() {
-    let b = berth_with_busybox("run-pause");
+    let b = Berth::with_busybox("run-pause");
     let _c = Cleanup(&b);
     let tick = "while true; do echo tick; sleep 0.05; done";
     b.ok(&[
@@ -619,7 +568,7 @@ fn pause_freezes_and_unpause_thaws_a_container() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn top_and_stats_show_a_running_container() {
-    let b = berth_with_busybox("run-top");
+    let b = Berth::with_busybox("run-top");
     let _c = Cleanup(&b);
     b.ok(&[
         "run",

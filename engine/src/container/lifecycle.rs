@@ -103,8 +103,13 @@ fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
 }
 
 /// Mounts the root, connects the networks, writes the /etc files and the bundle, and records
-/// the attachments. On failure everything done is undone.
-pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Result<()> {
+/// the attachments. `console_size` (rows, columns) sizes a `-t` container's pty. On failure
+/// everything done is undone.
+pub fn prepare_start(
+    eng: &Engine<'_>,
+    rec: &mut ContainerRecord,
+    console_size: Option<(u16, u16)>,
+) -> anyhow::Result<()> {
     let rw = RwLayerId::new(&rec.id)?;
     let rootfs = eng.store.mount_container_root(&rw)?;
     let host = net::is_host(&rec.host_config.networks);
@@ -130,7 +135,7 @@ pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Res
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     rec.network_settings.networks = attachments.iter().cloned().collect();
-    if let Err(e) = write_bundle(eng, rec, &rootfs, netns, host) {
+    if let Err(e) = write_bundle(eng, rec, &rootfs, netns, host, console_size) {
         if let Some(e2) = net::disconnect(&eng.net(), &rec.id, &attachments) {
             tracing::warn!(error = %format!("{e2:#}"), "undo networking");
         }
@@ -146,6 +151,7 @@ fn write_bundle(
     rootfs: &Path,
     netns: Option<PathBuf>,
     host: bool,
+    console_size: Option<(u16, u16)>,
 ) -> anyhow::Result<()> {
     let hostname = if rec.config.hostname.is_empty() {
         rec.short_id().to_owned()
@@ -193,6 +199,8 @@ fn write_bundle(
         netns,
         binds,
         host: &rec.host_config,
+        terminal: rec.config.stdio.tty,
+        console_size,
     })?;
     let bundle = eng.bundle_dir(&rec.id);
     fs::create_dir_all(&bundle).with_context(|| format!("create {}", bundle.display()))?;

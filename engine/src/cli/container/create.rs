@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::Ctx;
 use crate::container::create::{CreateRequest, create};
-use crate::container::record::HostConfig;
+use crate::container::record::{HostConfig, StdioConfig};
 use crate::container::{ContainerError, ContainerRecord};
 
 /// Flags of `create` and `run`.
@@ -70,6 +70,12 @@ pub struct CreateArgs {
     /// Give every capability and no masked paths
     #[arg(long)]
     pub privileged: bool,
+    /// Keep stdin open (and, when attached, forward berth's stdin to it)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the process a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
     /// The image
     pub image: String,
     /// The command and its arguments
@@ -163,6 +169,11 @@ impl CreateArgs {
             user: self.user.clone(),
             hostname: self.hostname.clone(),
             host,
+            stdio: StdioConfig {
+                tty: self.tty,
+                open_stdin: self.interactive,
+                stdin_once: self.interactive,
+            },
         })
     }
 }

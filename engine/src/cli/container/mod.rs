@@ -1,10 +1,12 @@
-//! Container commands: `run`, `create`, `start`, `ps`, `logs`, `stop`, `kill`, `rm`, `exec`,
+//! Container commands: `run`, `create`, `start`, `attach`, `ps`, `logs`, `stop`, `kill`, `rm`, `exec`,
 //! `inspect`, `wait`, `commit`, `rename`, `pause`, `unpause`, `top`, `stats`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`crate::container`] and [`crate::shim`].
 
+pub mod attach;
 pub mod commit;
 pub mod create;
 pub mod exec;
+pub mod exec_tty;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
@@ -14,6 +16,7 @@ pub mod ps;
 pub mod rename;
 pub mod rm;
 pub mod run;
+pub mod session;
 pub mod shim;
 pub mod start;
 pub mod stats;
