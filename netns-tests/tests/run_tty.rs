@@ -6,7 +6,7 @@
 #[path = "cli_net/fixture.rs"]
 mod fixture;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -133,6 +133,19 @@ impl PtyCli {
     }
 }
 
+/// The container's exit code once it has exited.
+fn exit_code_once_exited(b: &Berth, name: &str) -> i64 {
+    let start = Instant::now();
+    loop {
+        let state = b.json(&["inspect", name])[0]["State"].clone();
+        if state["Status"] == "exited" {
+            return state["ExitCode"].as_i64().unwrap();
+        }
+        assert!(start.elapsed() < PATIENCE, "{name} still runs: {state}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
@@ -174,6 +187,22 @@ fn interactive_stdin_reaches_the_container_and_its_end_closes_it() {
     let out = run_with_stdin(&b, &["start", "-a", "-i", id.trim()], "q\n");
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "q\n");
+    // A CLI killed while attached ends the container's input too (StdinOnce).
+    let mut cli = b
+        .command(&["run", "-i", "--name", "k", "--network", "none", "bb", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cli.stdin.as_mut().unwrap().write_all(b"partial\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(cli.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "partial\n");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    assert_eq!(exit_code_once_exited(&b, "k"), 0);
     // A lot of input through a container that reads it slowly.
     let big = "0123456789abcdef\n".repeat(20_000);
     let run = ["run", "-i", "--rm", "--network", "none", "bb", "wc", "-c"];

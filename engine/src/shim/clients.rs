@@ -2,15 +2,16 @@
 //! as the shim's stdin) and every `berth attach` that connects to `attach.sock` (mode 0600) in
 //! the run dir. Output frames go to all of them (blocking writes: a client that does not read
 //! holds the container's output back, as a full pipe would); their input is read without
-//! blocking and decoded as it arrives. A client whose connection fails is dropped.
+//! blocking and decoded as it arrives. A client whose connection fails is dropped; if it had
+//! been sending stdin, that counts as the end of its input.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use nix::sys::socket::{MsgFlags, recv};
-use nix::sys::stat::{Mode, umask};
 
 use super::attach::{Decoder, Frame, Input, Message};
 
@@ -18,6 +19,7 @@ use super::attach::{Decoder, Frame, Input, Message};
 struct Client {
     conn: UnixStream,
     decoder: Decoder,
+    sent_stdin: bool,
 }
 
 /// The listening socket and the connected clients.
@@ -39,10 +41,10 @@ impl Clients {
     /// [`Clients::on_ready`] or [`Clients::accept_waiting`] takes them.
     pub fn listen(&mut self, path: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(path);
-        let old = umask(Mode::from_bits_truncate(0o177));
-        let bound = UnixListener::bind(path);
-        umask(old);
-        let l = bound?;
+        let l = UnixListener::bind(path)?;
+        // Connecting takes write permission, which the usual umask (022) leaves to the owner
+        // even before this.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         l.set_nonblocking(true)?;
         self.listener = Some((l, path.to_owned()));
         Ok(())
@@ -71,7 +73,11 @@ impl Clients {
         self.list.retain_mut(|c| {
             let r = ready.get(i).copied().unwrap_or(false);
             i += 1;
-            !r || read_input(c, &mut input)
+            let alive = !r || read_input(c, &mut input);
+            if !alive && c.sent_stdin {
+                input.push(Input::CloseStdin);
+            }
+            alive
         });
         if accept {
             self.accept_waiting();
@@ -107,6 +113,7 @@ fn client(conn: UnixStream) -> Client {
     Client {
         conn,
         decoder: Decoder::default(),
+        sent_stdin: false,
     }
 }
 
@@ -122,12 +129,74 @@ fn read_input(c: &mut Client, out: &mut Vec<Input>) -> bool {
     }
     loop {
         match c.decoder.next_message::<Input>() {
-            Ok(Some(i)) => out.push(i),
+            Ok(Some(i)) => {
+                c.sent_stdin |= matches!(i, Input::Stdin(_));
+                out.push(i);
+            }
             Ok(None) => return true,
             Err(e) => {
                 tracing::warn!(error = %e, "dropping an attach client");
                 return false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_arrives_and_a_hang_up_after_stdin_ends_it() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut c = Clients::new(Some(ours));
+        Input::Stdin(b"x".to_vec()).write_to(&mut theirs).unwrap();
+        Input::Resize { rows: 1, cols: 2 }
+            .write_to(&mut theirs)
+            .unwrap();
+        assert_eq!(
+            c.on_ready(false, &[true]),
+            vec![
+                Input::Stdin(b"x".to_vec()),
+                Input::Resize { rows: 1, cols: 2 }
+            ]
+        );
+        c.send(&Frame::Stdout(b"out".to_vec()));
+        assert_eq!(
+            Frame::read_from(&mut theirs).unwrap(),
+            Some(Frame::Stdout(b"out".to_vec()))
+        );
+        drop(theirs);
+        assert_eq!(c.on_ready(false, &[true]), vec![Input::CloseStdin]);
+        assert!(c.client_fds().is_empty());
+    }
+
+    #[test]
+    fn a_client_that_only_watched_leaves_without_ending_input() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut c = Clients::new(Some(ours));
+        drop(theirs);
+        assert!(c.on_ready(false, &[true]).is_empty());
+        assert!(c.client_fds().is_empty());
+    }
+
+    #[test]
+    fn clients_connect_to_the_owner_only_socket() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("attach.sock");
+        let mut c = Clients::new(None);
+        c.listen(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mut a = UnixStream::connect(&path).unwrap();
+        let mut b = UnixStream::connect(&path).unwrap();
+        assert!(c.on_ready(true, &[]).is_empty());
+        assert_eq!(c.client_fds().len(), 2);
+        c.send(&Frame::Exited(3));
+        for s in [&mut a, &mut b] {
+            assert_eq!(Frame::read_from(s).unwrap(), Some(Frame::Exited(3)));
+        }
+        drop(c);
+        assert!(!path.exists());
     }
 }
