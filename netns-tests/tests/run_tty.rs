@@ -239,6 +239,28 @@ fn run_it_gives_a_terminal_of_our_size_and_restores_ours() {
     assert!(cli.expect("]").contains("got [typed words]"));
     assert_eq!(cli.wait(), 3);
     assert!(cli.is_cooked(), "berth restored its terminal");
+    // A signal to berth ends berth (not the container) with the terminal restored.
+    let args = [
+        "run",
+        "-it",
+        "--name",
+        "s",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "echo up; read x",
+    ];
+    let mut cli = PtyCli::spawn(&b, &args, 33, 101);
+    cli.expect("up");
+    assert!(!cli.is_cooked());
+    let pid = nix::unistd::Pid::from_raw(cli.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(cli.wait(), 128 + 15);
+    assert!(cli.is_cooked(), "berth restored its terminal");
+    assert_eq!(b.json(&["inspect", "s"])[0]["State"]["Status"], "running");
+    b.ok(&["rm", "-f", "s"]);
     // -t without -i needs no terminal on stdin; -it does, as in Docker.
     let out = b.run(&["run", "-t", "--rm", "--network", "none", "bb", "tty"]);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));

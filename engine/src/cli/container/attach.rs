@@ -8,7 +8,6 @@ use anyhow::Context as _;
 
 use crate::cli::Ctx;
 use crate::cli::terminal;
-use crate::container::ContainerError;
 use crate::container::record::Status;
 
 use super::session::{self, Attach, SignalTarget};
@@ -27,15 +26,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
-    let rec = super::resolve(&eng, &args.container)?;
-    if rec.state.status != Status::Running {
-        return Err(ContainerError::BadState {
-            op: "attach to",
-            id: rec.short_id().to_owned(),
-            status: rec.state.status.to_string(),
-        }
-        .into());
-    }
+    let rec = super::resolve_running(&eng, &args.container, "attach to")?;
     let how = Attach {
         stdin: !args.no_stdin && rec.config.stdio.open_stdin,
         tty: rec.config.stdio.tty,

@@ -11,9 +11,8 @@ use oci_spec::runtime::{BoxBuilder, LinuxCapabilitiesBuilder, Process, UserBuild
 
 use crate::cli::Ctx;
 use crate::cli::terminal;
-use crate::container::ContainerError;
 use crate::container::create::merge_env;
-use crate::container::record::{ContainerRecord, Status};
+use crate::container::record::ContainerRecord;
 
 /// `berth exec` arguments.
 #[derive(Debug, clap::Args)]
@@ -77,15 +76,7 @@ fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
 fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
-    let rec = super::resolve(&eng, &args.container)?;
-    if rec.state.status != Status::Running {
-        return Err(ContainerError::BadState {
-            op: "exec in it",
-            id: rec.short_id().to_owned(),
-            status: rec.state.status.to_string(),
-        }
-        .into());
-    }
+    let rec = super::resolve_running(&eng, &args.container, "exec in it")?;
     let console = match args.tty {
         true => Some(super::exec_tty::Console::new()?),
         false => None,

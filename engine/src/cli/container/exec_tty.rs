@@ -1,7 +1,7 @@
 //! `berth exec -t`: the runtime gives the process a pty and sends its master over a console
 //! socket in a private temp dir; berth then relays the master to its own stdout and (with
-//! `-i`) its stdin to the master, with its terminal raw and the window size following
-//! SIGWINCH, until the pty closes.
+//! `-i`) its stdin to the master, with its terminal raw (with `-i`) and the window size
+//! following SIGWINCH, until the pty closes.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -50,7 +50,10 @@ pub fn relay(master: OwnedFd, stdin: bool) -> anyhow::Result<()> {
         },
         |_| {},
     )?;
-    let raw = RawMode::enter()?;
+    let raw = match stdin {
+        true => RawMode::enter()?,
+        false => None,
+    };
     if stdin {
         let mut to_pty = File::from(master.try_clone()?);
         std::thread::spawn(move || {

@@ -70,6 +70,24 @@ pub fn resolve(eng: &Engine<'_>, reference: &str) -> anyhow::Result<ContainerRec
     Ok(crate::container::lifecycle::reconcile(eng, rec))
 }
 
+/// Resolves a reference to a running container; `op` names what refuses any other state.
+pub fn resolve_running(
+    eng: &Engine<'_>,
+    reference: &str,
+    op: &'static str,
+) -> anyhow::Result<ContainerRecord> {
+    let rec = resolve(eng, reference)?;
+    if rec.state.status != crate::container::record::Status::Running {
+        return Err(crate::container::ContainerError::BadState {
+            op,
+            id: rec.short_id().to_owned(),
+            status: rec.state.status.to_string(),
+        }
+        .into());
+    }
+    Ok(rec)
+}
+
 /// How this berth starts shims: the small `berth-shim` binary next to it, or else itself
 /// (`berth shim`), with the same roots.
 pub fn shim_command(ctx: &Ctx) -> anyhow::Result<ShimCommand> {

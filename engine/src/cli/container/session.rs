@@ -1,9 +1,10 @@
 //! A CLI attached to a container through its shim (`run`, `start -a`, `attach`): the shim's
 //! frames go to our stdout and stderr; with `stdin`, our stdin goes to the container and its
-//! end is reported; with `tty`, our terminal is raw (when it is one) and its window size is
-//! sent at the start and on every SIGWINCH. Without `tty`, SIGINT, SIGTERM, SIGHUP and SIGQUIT
-//! are relayed to the container (Docker's sig-proxy); with it, the pty's line discipline turns
-//! ^C into SIGINT and a signal sent to the CLI only ends the CLI (terminal restored first).
+//! end is reported; with `tty`, our terminal is raw (when it is one and `stdin` is attached)
+//! and its window size is sent at the start and on every SIGWINCH. Without `tty`, SIGINT,
+//! SIGTERM, SIGHUP and SIGQUIT are relayed to the container (Docker's sig-proxy); with it, the
+//! pty's line discipline turns ^C into SIGINT and a signal sent to the CLI only ends the CLI
+//! (terminal restored first).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -68,7 +69,8 @@ pub fn run(conn: UnixStream, how: Attach, target: SignalTarget) -> anyhow::Resul
             let _ = rt.kill(&target.id, sig, false);
         },
     )?;
-    let raw = match how.tty {
+    // As Docker: raw only when our keys go to the pty.
+    let raw = match how.tty && how.stdin {
         true => RawMode::enter()?,
         false => None,
     };
