@@ -81,8 +81,9 @@ pub fn run(eng: &Engine<'_>, id: &str) -> anyhow::Result<()> {
         }
     };
     clients.send(&Frame::Started(pid.as_raw()));
+    let log = open_log(eng, id);
     trim::release_setup_pages();
-    relay::run(io, &stdio, &mut clients, open_log(eng, id));
+    relay::run(io, &stdio, &mut clients, log);
     let code = wait_exit(pid);
     finish(eng, id, Some(code), None);
     clients.accept_waiting();

@@ -67,3 +67,50 @@ fn run_inner(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
     };
     Ok(session::with_shim(shim, how, target))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    fn run_args(argv: &[&str]) -> super::Args {
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn i_and_t_before_the_image_are_berths_after_it_the_commands() {
+        let a = run_args(&["berth", "run", "-it", "--rm", "bb", "sh", "-it"]);
+        assert!(a.create.interactive && a.create.tty && !a.detach);
+        assert_eq!(a.create.cmd, ["sh", "-it"]);
+        let req = a.create.request().unwrap();
+        assert!(req.stdio.tty && req.stdio.open_stdin && req.stdio.stdin_once);
+        let a = run_args(&["berth", "run", "-d", "-t", "bb"]);
+        assert!(a.create.tty && !a.create.interactive && a.detach);
+        let req = a.create.request().unwrap();
+        assert!(!req.stdio.open_stdin && !req.stdio.stdin_once);
+    }
+
+    #[test]
+    fn exec_start_and_attach_take_their_stdio_flags() {
+        let cli = Cli::try_parse_from(["berth", "exec", "-it", "c", "sh", "-i"]).unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("exec")
+        };
+        assert!(e.interactive && e.tty);
+        assert_eq!(e.cmd, ["sh", "-i"]);
+        let cli = Cli::try_parse_from(["berth", "start", "-ai", "c"]).unwrap();
+        let Command::Start(s) = cli.command else {
+            panic!("start")
+        };
+        assert!(s.attach && s.interactive);
+        let cli = Cli::try_parse_from(["berth", "attach", "--no-stdin", "c"]).unwrap();
+        let Command::Attach(a) = cli.command else {
+            panic!("attach")
+        };
+        assert!(a.no_stdin && a.container == "c");
+    }
+}
