@@ -302,6 +302,14 @@ fn a_detached_tty_container_can_be_attached_resized_and_logged() {
     // ... and again on every SIGWINCH.
     cli.resize(40, 120);
     cli.expect("40 120");
+    // ctrl-p ctrl-q detaches (exit 1, as Docker); the container runs on for the next attach.
+    cli.type_in("\x10\x11");
+    assert_eq!(cli.wait(), 1);
+    assert!(cli.is_cooked());
+    assert_eq!(b.json(&["inspect", "t"])[0]["State"]["Status"], "running");
+    let mut cli = PtyCli::spawn(&b, &["attach", "t"], 40, 120);
+    cli.type_in("echo again-$((6*7))\r");
+    cli.expect("again-42\r\n");
     cli.type_in("exit 5\r");
     assert_eq!(cli.wait(), 5);
     assert!(cli.is_cooked());

@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod commit;
 pub mod create;
+pub mod detach_keys;
 pub mod exec;
 pub mod exec_tty;
 pub mod inspect;

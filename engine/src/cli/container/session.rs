@@ -3,14 +3,15 @@
 //! end is reported; with `tty`, our terminal is raw (when it is one and `stdin` is attached)
 //! and its window size is sent at the start and on every SIGWINCH. Without `tty`, SIGINT,
 //! SIGTERM, SIGHUP and SIGQUIT are relayed to the container (Docker's sig-proxy); with it, the
-//! pty's line discipline turns ^C into SIGINT and a signal sent to the CLI only ends the CLI
-//! (terminal restored first).
+//! pty's line discipline turns ^C into SIGINT, a signal sent to the CLI only ends the CLI
+//! (terminal restored first), and ctrl-p ctrl-q detaches ([`super::detach_keys`]).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::detach_keys::{DetachKeys, Keys};
 use crate::cli::terminal::{self, RawMode};
 use crate::shim::attach::{Frame, Input, Message};
 use crate::shim::spawn::Shim;
@@ -78,7 +79,7 @@ pub fn run(conn: UnixStream, how: Attach, target: SignalTarget) -> anyhow::Resul
         send(&writer, &Input::Resize { rows, cols });
     }
     if how.stdin {
-        std::thread::spawn(move || forward_stdin(&writer));
+        std::thread::spawn(move || forward_stdin(&writer, how.tty));
     }
     let code = copy_output(conn);
     drop(raw);
@@ -92,20 +93,33 @@ fn send(writer: &Mutex<UnixStream>, input: &Input) -> bool {
     }
 }
 
-/// Copies our stdin to the container until it ends, then says so.
-fn forward_stdin(writer: &Mutex<UnixStream>) {
+/// Copies our stdin to the container until it ends, then says so. With `tty`, ctrl-p ctrl-q
+/// detaches: berth exits with 1 and the container runs on (as Docker).
+fn forward_stdin(writer: &Mutex<UnixStream>, tty: bool) {
     let mut stdin = std::io::stdin().lock();
+    let mut keys = DetachKeys::default();
     let mut buf = vec![0u8; 32 << 10];
     loop {
-        match stdin.read(&mut buf) {
+        let n = match stdin.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => {
-                if !send(writer, &Input::Stdin(buf[..n].to_vec())) {
-                    return;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
+        };
+        let (data, detach) = match tty {
+            true => match keys.scan(&buf[..n]) {
+                Keys::Send(d) => (d, false),
+                Keys::Detach(d) => (d, true),
+            },
+            false => (buf[..n].to_vec(), false),
+        };
+        if !data.is_empty() && !send(writer, &Input::Stdin(data)) {
+            return;
+        }
+        if detach {
+            terminal::restore();
+            eprintln!("\r\nread escape sequence");
+            super::exit(1);
         }
     }
     send(writer, &Input::CloseStdin);
