@@ -10,11 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_netns_tests::TestNetns;
-use fixture::{Berth, Cleanup};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use fixture::{Berth, Cleanup, code};
 
 fn ip_of(b: &Berth, name: &str) -> String {
     let v = b.json(&["inspect", name]);

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use fixture::{Berth, Cleanup};
+use fixture::{Berth, Cleanup, code};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::{Winsize, openpty};
 use nix::sys::termios::{LocalFlags, tcgetattr};
@@ -146,10 +146,6 @@ fn exit_code_once_exited(b: &Berth, name: &str) -> i64 {
     }
 }
 
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
 /// Runs berth with `input` on its stdin (then closed).
 fn run_with_stdin(b: &Berth, args: &[&str], input: &str) -> std::process::Output {
     let mut child = b
@@ -203,9 +199,21 @@ fn interactive_stdin_reaches_the_container_and_its_end_closes_it() {
     cli.kill().unwrap();
     cli.wait().unwrap();
     assert_eq!(exit_code_once_exited(&b, "k"), 0);
-    // A lot of input through a container that reads it slowly.
+    // More input than the pipes and the shim's buffer hold, for a container that starts
+    // reading late: the shim holds the rest back and loses nothing.
     let big = "0123456789abcdef\n".repeat(20_000);
-    let run = ["run", "-i", "--rm", "--network", "none", "bb", "wc", "-c"];
+    let late = "sleep 1; wc -c";
+    let run = [
+        "run",
+        "-i",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        late,
+    ];
     let out = run_with_stdin(&b, &run, &big);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -239,6 +247,26 @@ fn run_it_gives_a_terminal_of_our_size_and_restores_ours() {
     assert!(cli.expect("]").contains("got [typed words]"));
     assert_eq!(cli.wait(), 3);
     assert!(cli.is_cooked(), "berth restored its terminal");
+    // create -it, then start -ai: the same terminal.
+    let args = [
+        "create",
+        "-it",
+        "--name",
+        "c2",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "stty size; read x; exit 6",
+    ];
+    b.ok(&args);
+    let mut cli = PtyCli::spawn(&b, &["start", "-ai", "c2"], 20, 70);
+    cli.expect("20 70");
+    cli.type_in("\r");
+    assert_eq!(cli.wait(), 6);
+    assert!(cli.is_cooked());
+    b.ok(&["rm", "c2"]);
     // A signal to berth ends berth (not the container) with the terminal restored.
     let args = [
         "run",

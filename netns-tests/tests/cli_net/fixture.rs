@@ -156,6 +156,11 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
 /// Names of `ip -o link` lines starting with `prefix`.
 pub fn links(ip_o_link: &str, prefix: &str) -> Vec<String> {
     ip_o_link
