@@ -1,5 +1,6 @@
 //! Test inputs that more than one test file needs: the `berth-runtime` binary (cargo builds
-//! other packages' binaries only on request) and busybox applet symlinks in a tar image.
+//! other packages' binaries only on request), busybox applet symlinks in a tar image, and the
+//! busybox image the `berth` CLI tests import.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,4 +68,31 @@ pub fn busybox_applets() -> Vec<String> {
         .filter(|a| *a != "busybox")
         .map(str::to_owned)
         .collect()
+}
+
+/// Writes an image tar for `berth import`: the machine's static busybox with its applets,
+/// `/etc/passwd` (root and www, uid 33) and `/www/index.html`.
+pub fn write_busybox_image(path: &Path) {
+    let mut t = tar::Builder::new(std::fs::File::create(path).expect("create the image tar"));
+    let file = |t: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8], mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        t.append_data(&mut h, path, data)
+            .expect("append to the image tar");
+    };
+    let busybox = std::fs::read("/bin/busybox").expect("busybox-static is installed");
+    file(&mut t, "bin/busybox", &busybox, 0o755);
+    file(
+        &mut t,
+        "etc/passwd",
+        b"root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
+        0o644,
+    );
+    file(&mut t, "www/index.html", b"served by berth\n", 0o644);
+    append_applets(&mut t, busybox_applets(), 0);
+    t.finish().expect("finish the image tar");
 }

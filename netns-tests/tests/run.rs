@@ -20,7 +20,7 @@ use fixture::Berth;
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn two_containers_on_one_network_reach_each_other() {
-    let b = berth_with_busybox("run-two");
+    let b = Berth::with_busybox("run-two");
     let _c = Cleanup(&b);
     b.ok(&["net", "create", "--subnet", "10.91.0.0/24", "web"]);
     b.ok(&[
@@ -88,7 +88,7 @@ fn two_containers_on_one_network_reach_each_other() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn published_port_serves_httpd_to_an_outside_netns() {
-    let b = berth_with_busybox("run-pub");
+    let b = Berth::with_busybox("run-pub");
     let _c = Cleanup(&b);
     let outside = TestNetns::new("run-pub-o");
     berth_netns_tests::veth_between(
@@ -152,7 +152,7 @@ fn published_port_serves_httpd_to_an_outside_netns() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn detached_then_logs_exec_stop_rm() {
-    let b = berth_with_busybox("run-life");
+    let b = Berth::with_busybox("run-life");
     let _c = Cleanup(&b);
     let id = b.ok(&[
         "run",
@@ -225,7 +225,7 @@ fn detached_then_logs_exec_stop_rm() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn exit_codes_propagate_and_bad_input_is_125() {
-    let b = berth_with_busybox("run-codes");
+    let b = Berth::with_busybox("run-codes");
     let _c = Cleanup(&b);
     assert_eq!(
         code(&b.run(&["run", "--rm", "bb", "sh", "-c", "exit 3"])),
@@ -282,7 +282,7 @@ fn exit_codes_propagate_and_bad_input_is_125() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_killed_cli_leaves_the_container_running() {
-    let b = berth_with_busybox("run-kill");
+    let b = Berth::with_busybox("run-kill");
     let _c = Cleanup(&b);
     let mut child = b
         .command(&[
@@ -315,7 +315,7 @@ fn a_killed_cli_leaves_the_container_running() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn volumes_and_commit_work_through_run() {
-    let b = berth_with_busybox("run-vol");
+    let b = Berth::with_busybox("run-vol");
     let _c = Cleanup(&b);
     b.ok(&[
         "run",
@@ -486,7 +486,7 @@ fn many_run_rm_cycles_with_a_published_port_leak_nothing() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_container_whose_shim_died_shows_exited_and_its_network_is_collected() {
-    let b = berth_with_busybox("run-lost");
+    let b = Berth::with_busybox("run-lost");
     let _c = Cleanup(&b);
     b.ok(&[
         "run", "-d", "--name", "lost", "-p", "8082:80", "bb", "sleep", "1000",
@@ -526,7 +526,7 @@ fn log_len(b: &Berth, name: &str) -> usize {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn pause_freezes_and_unpause_thaws_a_container() {
-    let b = berth_with_busybox("run-pause");
+    let b = Berth::with_busybox("run-pause");
     let _c = Cleanup(&b);
     let tick = "while true; do echo tick; sleep 0.05; done";
     b.ok(&[
@@ -562,7 +562,7 @@ fn pause_freezes_and_unpause_thaws_a_container() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn top_and_stats_show_a_running_container() {
-    let b = berth_with_busybox("run-top");
+    let b = Berth::with_busybox("run-top");
     let _c = Cleanup(&b);
     b.ok(&[
         "run",

@@ -564,56 +564,22 @@ fn hooks_run_with_state_on_stdin() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn terminal_master_is_sent_over_console_socket() {
-    use nix::sys::socket::{
-        AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind,
-        listen, recvmsg, socket,
-    };
+    use berth_runtime::terminal::ConsoleSocket;
     use std::io::Read;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
     let c = TestContainer::new(&["sh", "-c", "tty; echo hello-tty"], |cfg| {
         cfg["process"]["terminal"] = json!(true);
     });
-    let sock_path = c.bundle().join("console.sock");
-    let listener = socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .unwrap();
-    bind(listener.as_raw_fd(), &UnixAddr::new(&sock_path).unwrap()).unwrap();
-    listen(&listener, nix::sys::socket::Backlog::new(1).unwrap()).unwrap();
+    let sock = ConsoleSocket::bind(&c.bundle().join("console.sock")).unwrap();
     let b = c.bundle().to_str().unwrap().to_owned();
-    let s = sock_path.to_str().unwrap().to_owned();
+    let s = sock.path().to_str().unwrap().to_owned();
     let out = c.rt(&["create", "--bundle", &b, "--console-socket", &s, &c.id]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // SAFETY: accept returned a fresh descriptor that nothing else owns.
-    let conn = unsafe { OwnedFd::from_raw_fd(accept(listener.as_raw_fd()).unwrap()) };
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .unwrap();
-    let master = msg
-        .cmsgs()
-        .unwrap()
-        .find_map(|m| match m {
-            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-            _ => None,
-        })
-        .expect("pty master fd");
-    // SAFETY: the fd arrived via SCM_RIGHTS and is owned by this process alone.
-    let mut master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(master) });
+    let mut master = std::fs::File::from(sock.receive_master().unwrap());
     assert!(c.rt(&["start", &c.id]).status.success());
     let mut text = String::new();
     let mut chunk = [0u8; 1024];

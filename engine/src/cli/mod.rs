@@ -14,6 +14,7 @@ pub mod report;
 pub mod storage_opts;
 pub mod system;
 pub mod table;
+pub mod terminal;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -126,6 +127,8 @@ pub enum Command {
     Create(container::create::Args),
     /// Start stopped containers
     Start(container::start::Args),
+    /// Attach to a running container's input and output
+    Attach(container::attach::Args),
     /// List containers
     Ps(container::ps::Args),
     /// Print a container's output
@@ -183,6 +186,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => container::run::run(a, &ctx),
         Command::Create(a) => container::create::run(a, &ctx),
         Command::Start(a) => container::start::run(a, &ctx),
+        Command::Attach(a) => container::attach::run(a, &ctx),
         Command::Ps(a) => container::ps::run(a, &ctx),
         Command::Logs(a) => container::logs::run(a, &ctx),
         Command::Stop(a) => container::stop::run(a, &ctx),

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::lifecycle::Engine;
-use super::record::{ContainerRecord, ContainerState, HostConfig, MountPoint, RunConfig};
+use super::record::{
+    ContainerRecord, ContainerState, HostConfig, MountPoint, RunConfig, StdioConfig,
+};
 use super::{ContainerError, init, net, spec};
 use crate::storage::RwLayerId;
 use crate::volume::MountSpec;
@@ -36,6 +38,8 @@ pub struct CreateRequest {
     pub hostname: Option<String>,
     /// Networks, ports, limits, security.
     pub host: HostConfig,
+    /// `-i`, `-t`.
+    pub stdio: StdioConfig,
 }
 
 /// argv from the image's Entrypoint/Cmd and the overrides, as Docker combines them: a
@@ -124,6 +128,9 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, default_path);
     }
+    if req.stdio.tty && !env.iter().chain(&req.env).any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
     let run = RunConfig {
         image: req.image.clone(),
         hostname: req.hostname.clone().unwrap_or_default(),
@@ -139,6 +146,7 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
             .clone()
             .or_else(|| ic.user().clone())
             .unwrap_or_default(),
+        stdio: req.stdio,
     };
     let rec = eng
         .containers

@@ -103,10 +103,14 @@ fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
 }
 
 /// Mounts the root, connects the networks, writes the /etc files and the bundle, and records
-/// the attachments (in `rec` and on disk). On failure everything done is undone. Holds the
-/// container's network lock, so a `net connect|disconnect` comes before (and is used) or after
-/// (and sees the attachments).
-pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Result<()> {
+/// the attachments (in `rec` and on disk). `console_size` (rows, columns) sizes a `-t`
+/// container's pty. On failure everything done is undone. Holds the container's network lock,
+/// so a `net connect|disconnect` comes before (and is used) or after (and sees the attachments).
+pub fn prepare_start(
+    eng: &Engine<'_>,
+    rec: &mut ContainerRecord,
+    console_size: Option<(u16, u16)>,
+) -> anyhow::Result<()> {
     let _net_lock = eng.containers.lock_networks(&rec.id)?;
     rec.host_config = eng.containers.load(&rec.id)?.host_config;
     let rw = RwLayerId::new(&rec.id)?;
@@ -136,7 +140,7 @@ pub fn prepare_start(eng: &Engine<'_>, rec: &mut ContainerRecord) -> anyhow::Res
         .unwrap_or_default();
     rec.network_settings.networks = attachments.iter().cloned().collect();
     let settings = rec.network_settings.clone();
-    let written = write_bundle(eng, rec, &rootfs, netns, host).and_then(|()| {
+    let written = write_bundle(eng, rec, &rootfs, netns, host, console_size).and_then(|()| {
         eng.containers
             .update(&rec.id, |r| r.network_settings = settings)
             .map_err(Into::into)
@@ -157,6 +161,7 @@ fn write_bundle(
     rootfs: &Path,
     netns: Option<PathBuf>,
     host: bool,
+    console_size: Option<(u16, u16)>,
 ) -> anyhow::Result<()> {
     let hostname = rec.hostname().to_owned();
     let addrs: Vec<IpAddr> = rec
@@ -205,6 +210,8 @@ fn write_bundle(
         netns,
         binds,
         host: &rec.host_config,
+        terminal: rec.config.stdio.tty,
+        console_size,
     })?;
     let bundle = eng.bundle_dir(&rec.id);
     fs::create_dir_all(&bundle).with_context(|| format!("create {}", bundle.display()))?;

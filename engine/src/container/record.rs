@@ -80,6 +80,24 @@ pub struct RunConfig {
     /// `uid[:gid]` or a name.
     #[serde(default)]
     pub user: String,
+    /// `-i` and `-t`.
+    #[serde(flatten)]
+    pub stdio: StdioConfig,
+}
+
+/// How the container's stdio is wired (Docker's `Tty`, `OpenStdin`, `StdinOnce`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StdioConfig {
+    /// `-t`: the process runs on a pty; its output is one stream.
+    #[serde(default)]
+    pub tty: bool,
+    /// `-i`: stdin is a pipe (or the pty) the shim keeps open for attached clients.
+    #[serde(default)]
+    pub open_stdin: bool,
+    /// Stdin closes when an attached client's input ends (`-i` without `-d`).
+    #[serde(default)]
+    pub stdin_once: bool,
 }
 
 /// Resource and security settings: Docker's `HostConfig`.

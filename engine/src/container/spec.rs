@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder,
-    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder,
-    LinuxResourcesBuilder, Mount, MountBuilder, RootBuilder, Spec, UserBuilder,
+    BoxBuilder, Capabilities, Capability, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
+    LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, RootBuilder, Spec, UserBuilder,
 };
 
 use super::ContainerError;
@@ -68,6 +68,10 @@ pub struct SpecInput<'a> {
     pub binds: Vec<Bind>,
     /// Limits and security.
     pub host: &'a HostConfig,
+    /// `-t`: the process gets a pty.
+    pub terminal: bool,
+    /// The pty's size (rows, columns) when known.
+    pub console_size: Option<(u16, u16)>,
 }
 
 fn oci(what: &'static str) -> impl FnOnce(oci_spec::OciSpecError) -> ContainerError {
@@ -260,7 +264,15 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, ContainerError> {
         .build()
         .map_err(oci("capabilities"))?;
     if let Some(p) = spec.process_mut() {
-        p.set_terminal(Some(false));
+        p.set_terminal(Some(input.terminal));
+        if let Some((rows, cols)) = input.console_size.filter(|_| input.terminal) {
+            let size = BoxBuilder::default()
+                .height(u64::from(rows))
+                .width(u64::from(cols))
+                .build()
+                .map_err(oci("console size"))?;
+            p.set_console_size(Some(size));
+        }
         p.set_args(Some(input.args.clone()));
         p.set_env(Some(input.env.clone()));
         p.set_cwd(PathBuf::from(&input.cwd));
@@ -334,8 +346,12 @@ mod tests {
                 read_only: true,
             }],
             host: &h,
+            terminal: false,
+            console_size: None,
         };
         let s = serde_json::to_value(build(&input).unwrap()).unwrap();
+        assert_eq!(s["process"]["terminal"], false);
+        assert!(s["process"].get("consoleSize").is_none());
         let ns = &s["linux"]["namespaces"];
         assert!(
             ns.as_array()
@@ -349,5 +365,29 @@ mod tests {
         let m = s["mounts"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(m["destination"], "/y");
         assert!(m["options"].as_array().unwrap().contains(&"ro".into()));
+    }
+
+    #[test]
+    fn a_tty_container_gets_a_terminal_of_the_given_size() {
+        let h = HostConfig::default();
+        let input = SpecInput {
+            id: "c1",
+            rootfs: Path::new("/r"),
+            args: vec!["sh".into()],
+            env: Vec::new(),
+            cwd: "/".into(),
+            uid: 0,
+            gid: 0,
+            hostname: "h".into(),
+            netns: None,
+            binds: Vec::new(),
+            host: &h,
+            terminal: true,
+            console_size: Some((33, 101)),
+        };
+        let s = serde_json::to_value(build(&input).unwrap()).unwrap();
+        assert_eq!(s["process"]["terminal"], true);
+        assert_eq!(s["process"]["consoleSize"]["height"], 33);
+        assert_eq!(s["process"]["consoleSize"]["width"], 101);
     }
 }

@@ -52,6 +52,11 @@ impl ContainerStore {
         self.run_dir(id).join("shim.lock")
     }
 
+    /// The shim listens here for `berth attach` (mode 0600).
+    pub fn attach_socket_path(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("attach.sock")
+    }
+
     /// The json-file log.
     pub fn log_path(&self, id: &str) -> PathBuf {
         self.dir(id).join(format!("{id}-json.log"))

@@ -1,46 +1,40 @@
 //! `berth shim`: one small process per running container, detached from the CLI that started
 //! it (setsid, child subreaper). It is the parent of the container's init: berth-runtime's
 //! `create` clones the init from the shim with the shim's stdio, which the shim has pointed at
-//! two pipes. The shim then relays output to the json-file log ([`log`]) and to the CLI while
-//! one is attached ([`attach`]), blocks in `poll` and `waitpid` (no polling loop), and when the
+//! pipes or, with `-t`, whose pty master it receives ([`stdio`]). The shim then relays output
+//! to the json-file log ([`log`]) and to the attached CLIs, and their input to the container
+//! ([`relay`], [`clients`], [`attach`]), blocks in `poll` and `waitpid` (no polling loop), and when the
 //! container ends records its exit code and runs the teardown (runtime delete, CNI DEL, netns,
 //! unmount) and, for `--rm`, the removal. It holds an exclusive lock on
 //! `<run-root>/containers/<id>/shim.lock` for its whole life: that lock is how others know the
 //! container is watched, and how `stop` and `wait` wait for it.
 
 pub mod attach;
+pub mod clients;
 pub mod log;
+pub mod relay;
 pub mod spawn;
+pub mod stdio;
 pub mod trim;
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 
 use anyhow::Context as _;
-use nix::fcntl::{FlockArg, OFlag};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::fcntl::FlockArg;
+use nix::sys::signal::Signal;
+use nix::sys::stat::SFlag;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::container::lifecycle::{self, Engine};
-use crate::container::record::Status;
+use crate::container::record::{Status, StdioConfig};
 use crate::container::store::lock_file;
 use attach::Frame;
-
-/// The shim's side of the attach channel: frames are dropped once the CLI is gone.
-struct Attach(Option<File>);
-
-impl Attach {
-    fn send(&mut self, f: &Frame) {
-        if let Some(w) = &mut self.0 {
-            if f.write_to(w).is_err() {
-                self.0 = None;
-            }
-        }
-    }
-}
+use clients::Clients;
+use stdio::ContainerIo;
 
 /// Docker's exit code for a failed start: 127 for a command that is not there, 126 for one
 /// that cannot be run, 125 for anything else.
@@ -66,53 +60,58 @@ pub fn run(eng: &Engine<'_>, id: &str) -> anyhow::Result<()> {
         FlockArg::LockExclusiveNonblock,
     )?;
     fs::write(run_dir.join("shim.pid"), std::process::id().to_string())?;
-    let attach_fd = std::io::stdout().as_fd().try_clone_to_owned()?;
-    let mut attach = Attach(Some(File::from(attach_fd)));
-    let (pid, out, err) = match start(eng, id) {
-        Ok(started) => started,
+    let mut clients = Clients::new(starter());
+    let sock = eng.containers.attach_socket_path(id);
+    if let Err(e) = clients.listen(&sock) {
+        tracing::warn!(error = %e, path = %sock.display(), "no attach socket");
+    }
+    let started = eng
+        .containers
+        .load(id)
+        .map_err(anyhow::Error::from)
+        .and_then(|rec| Ok((start(eng, id, &rec.config.stdio)?, rec.config.stdio)));
+    let ((pid, io), stdio) = match started {
+        Ok(s) => s,
         Err(e) => {
             let code = exit_code_of(&e);
             let msg = format!("{e:#}");
             finish(eng, id, None, Some(&msg));
-            attach.send(&Frame::Failed(code, msg));
+            clients.send(&Frame::Failed(code, msg));
             return Ok(());
         }
     };
-    attach.send(&Frame::Started(pid.as_raw()));
+    clients.send(&Frame::Started(pid.as_raw()));
+    let log = open_log(eng, id);
     trim::release_setup_pages();
-    relay(eng, id, [out, err], &mut attach);
+    relay::run(io, &stdio, &mut clients, log);
     let code = wait_exit(pid);
     finish(eng, id, Some(code), None);
-    attach.send(&Frame::Exited(code));
+    clients.accept_waiting();
+    clients.stop_listening();
+    clients.send(&Frame::Exited(code));
     Ok(())
 }
 
-/// Creates and starts the container with its stdout/stderr on new pipes; returns the init's
-/// pid and the read ends.
-fn start(eng: &Engine<'_>, id: &str) -> anyhow::Result<(Pid, OwnedFd, OwnedFd)> {
-    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let devnull = File::open("/dev/null")?;
-    let saved_err = std::io::stderr().as_fd().try_clone_to_owned()?;
-    nix::unistd::dup2_stdin(&devnull)?;
-    nix::unistd::dup2_stdout(&out_w)?;
-    nix::unistd::dup2_stderr(&err_w)?;
-    // The init inherits signal dispositions; it must not start with SIGPIPE ignored.
-    // SAFETY: SIG_DFL/SIG_IGN install no handler code; the shim is single-threaded here.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }?;
-    let opts = berth_runtime::container::CreateOptions {
-        id: id.to_owned(),
-        bundle: eng.bundle_dir(id),
-        ..Default::default()
-    };
+/// The starter's connection: the shim's stdin when it is a socket (see [`spawn`]).
+fn starter() -> Option<UnixStream> {
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let st = nix::sys::stat::fstat(&fd).ok()?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    (kind == SFlag::S_IFSOCK).then(|| UnixStream::from(fd))
+}
+
+/// Creates and starts the container with its stdio as `cfg` asks; returns the init's pid
+/// and the shim's ends.
+fn start(eng: &Engine<'_>, id: &str, cfg: &StdioConfig) -> anyhow::Result<(Pid, ContainerIo)> {
     let rt = eng.runtime();
-    let created = rt.create(&opts);
-    // SAFETY: as above.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) }?;
-    nix::unistd::dup2_stdout(&devnull)?;
-    nix::unistd::dup2_stderr(&saved_err)?;
-    drop((out_w, err_w));
-    let pid = created.context("create the container")?;
+    let (pid, io) = stdio::create_with(cfg, &eng.containers.run_dir(id), |console_socket| {
+        rt.create(&berth_runtime::container::CreateOptions {
+            id: id.to_owned(),
+            bundle: eng.bundle_dir(id),
+            console_socket,
+            ..Default::default()
+        })
+    })?;
     if let Err(e) = rt.start(id) {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         wait_exit(pid);
@@ -129,62 +128,17 @@ fn start(eng: &Engine<'_>, id: &str) -> anyhow::Result<(Pid, OwnedFd, OwnedFd)> 
         r.state.exit_code = 0;
         r.state.error.clear();
     })?;
-    Ok((pid, out_r, err_r))
+    Ok((pid, io))
 }
 
-/// Copies output to the log and the CLI until both pipes are closed (every process of the
-/// container's pid namespace has gone).
-fn relay(eng: &Engine<'_>, id: &str, fds: [OwnedFd; 2], attach: &mut Attach) {
-    let log_path = eng.containers.log_path(id);
-    let mut log = match log::LogWriter::open(&log_path, log::DEFAULT_MAX_SIZE) {
+fn open_log(eng: &Engine<'_>, id: &str) -> Option<log::LogWriter> {
+    let path = eng.containers.log_path(id);
+    match log::LogWriter::open(&path, log::DEFAULT_MAX_SIZE) {
         Ok(l) => Some(l),
         Err(e) => {
-            tracing::error!(error = %e, path = %log_path.display(), "cannot open the log");
+            tracing::error!(error = %e, path = %path.display(), "cannot open the log");
             None
         }
-    };
-    let mut open = [true, true];
-    let mut buf = vec![0u8; 32 << 10];
-    while open.iter().any(|o| *o) {
-        let mut pfds: Vec<PollFd> = Vec::new();
-        let mut which = Vec::new();
-        for (i, fd) in fds.iter().enumerate().filter(|(i, _)| open[*i]) {
-            pfds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-            which.push(i);
-        }
-        match poll(&mut pfds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::Error::EINTR) => continue,
-            Err(_) => break,
-        }
-        let ready: Vec<usize> = pfds
-            .iter()
-            .zip(&which)
-            .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(_, i)| *i)
-            .collect();
-        drop(pfds);
-        for i in ready {
-            match nix::unistd::read(&fds[i], &mut buf) {
-                Ok(0) | Err(nix::Error::EBADF) => open[i] = false,
-                Ok(n) => {
-                    if let Some(l) = &mut log {
-                        let _ = l.write(i, &buf[..n]);
-                    }
-                    let data = buf[..n].to_vec();
-                    attach.send(&if i == 0 {
-                        Frame::Stdout(data)
-                    } else {
-                        Frame::Stderr(data)
-                    });
-                }
-                Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => {}
-                Err(_) => open[i] = false,
-            }
-        }
-    }
-    if let Some(l) = &mut log {
-        let _ = l.flush_partial();
     }
 }
 

@@ -1,15 +1,18 @@
-//! The CLI's side: starting the shim (`berth-shim <id>`, or `berth shim <id>`) detached (its own session, stdin from /dev/null,
-//! stderr appended to `<run-root>/containers/<id>/shim.log`) and reading its attach channel.
+//! The CLI's side: starting the shim (`berth-shim <id>`, or `berth shim <id>`) detached (its
+//! own session, stderr appended to `<run-root>/containers/<id>/shim.log`) with its stdin one
+//! end of a socketpair: the other end is the starter's attach connection ([`super::attach`]).
 
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use anyhow::Context as _;
 
-use super::attach::Frame;
+use super::attach::{Frame, Message};
 use crate::container::lifecycle::Engine;
 
 /// How to start the shim: the executable and the arguments before the container id.
@@ -21,22 +24,29 @@ pub struct ShimCommand {
     pub args: Vec<OsString>,
 }
 
-/// A started shim and its attach channel.
+/// A started shim and the starter's connection to it.
 pub struct Shim {
     child: Child,
-    out: ChildStdout,
+    conn: UnixStream,
 }
 
 impl Shim {
-    /// The next frame; `None` once the shim closed the channel.
+    /// The next frame; `None` once the shim closed the connection.
     pub fn next_frame(&mut self) -> anyhow::Result<Option<Frame>> {
-        Frame::read_from(&mut self.out).context("read from the shim")
+        Frame::read_from(&mut self.conn).context("read from the shim")
     }
 
-    /// Waits for the shim to exit (it is the CLI's child until the CLI exits).
-    pub fn reap(mut self) {
-        drop(self.out);
-        let _ = self.child.wait();
+    /// The connection, and the shim process (the CLI's child until the CLI exits: reap it
+    /// once the container has exited).
+    pub fn into_parts(self) -> (UnixStream, Child) {
+        (self.conn, self.child)
+    }
+
+    /// Closes the connection and waits for the shim to exit.
+    pub fn reap(self) {
+        let (conn, mut child) = self.into_parts();
+        drop(conn);
+        let _ = child.wait();
     }
 }
 
@@ -50,11 +60,12 @@ pub fn spawn(eng: &Engine<'_>, cmd: &ShimCommand, id: &str) -> anyhow::Result<Sh
         .append(true)
         .open(&log)
         .with_context(|| format!("open {}", log.display()))?;
+    let (conn, theirs) = UnixStream::pair().context("socketpair for the shim")?;
     let mut c = Command::new(&cmd.exe);
     c.args(&cmd.args)
         .arg(id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdin(Stdio::from(OwnedFd::from(theirs)))
+        .stdout(Stdio::null())
         .stderr(stderr)
         .current_dir("/");
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
@@ -64,9 +75,8 @@ pub fn spawn(eng: &Engine<'_>, cmd: &ShimCommand, id: &str) -> anyhow::Result<Sh
             Ok(())
         });
     }
-    let mut child = c
+    let child = c
         .spawn()
         .with_context(|| format!("start the shim {}", cmd.exe.display()))?;
-    let out = child.stdout.take().context("the shim's stdout")?;
-    Ok(Shim { child, out })
+    Ok(Shim { child, conn })
 }

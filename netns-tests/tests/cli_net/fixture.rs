@@ -53,6 +53,15 @@ impl Berth {
         cmd
     }
 
+    /// A berth with the image `bb` imported ([`berth_netns_tests::build::write_busybox_image`]).
+    pub fn with_busybox(prefix: &str) -> Berth {
+        let b = Berth::new(prefix);
+        let tar = b.root.path().join("bb.tar");
+        berth_netns_tests::build::write_busybox_image(&tar);
+        b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
+        b
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run berth")
     }
@@ -133,6 +142,23 @@ impl Berth {
         let out = self.host.run_ok("ip", &["-o", "link", "show"]);
         links(&out, prefix)
     }
+}
+
+/// Removes every container (so the roots can go) when a test ends, passed or not.
+pub struct Cleanup<'a>(pub &'a Berth);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let ids = self.0.run(&["ps", "-aq"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            let _ = self.0.run(&["rm", "-f", id]);
+        }
+    }
+}
+
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
 }
 
 /// Names of `ip -o link` lines starting with `prefix`.

@@ -7,59 +7,11 @@ use std::time::Duration;
 
 use super::fixture::Berth;
 
-/// A berth with the image `bb` imported: busybox with its applets, /etc/passwd, and
-/// /www/index.html.
+pub use super::fixture::{Cleanup, code};
+
+/// A berth with the image `bb` imported (see [`Berth::with_busybox`]).
 pub fn berth_with_busybox(prefix: &str) -> Berth {
-    let b = Berth::new(prefix);
-    let tar = b.root.path().join("bb.tar");
-    let mut t = tar::Builder::new(std::fs::File::create(&tar).unwrap());
-    let file = |t: &mut tar::Builder<std::fs::File>, path: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(mode);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        t.append_data(&mut h, path, data).unwrap();
-    };
-    file(
-        &mut t,
-        "bin/busybox",
-        &std::fs::read("/bin/busybox").unwrap(),
-        0o755,
-    );
-    file(
-        &mut t,
-        "etc/passwd",
-        b"root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\n",
-        0o644,
-    );
-    file(&mut t, "www/index.html", b"served by berth\n", 0o644);
-    berth_netns_tests::build::append_applets(
-        &mut t,
-        berth_netns_tests::build::busybox_applets(),
-        0,
-    );
-    t.finish().unwrap();
-    drop(t);
-    b.ok(&["import", tar.to_str().unwrap(), "bb:latest"]);
-    b
-}
-
-/// Removes every container (so the roots can go) when a test ends, passed or not.
-pub struct Cleanup<'a>(pub &'a Berth);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let ids = self.0.run(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            let _ = self.0.run(&["rm", "-f", id]);
-        }
-    }
-}
-
-pub fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
+    Berth::with_busybox(prefix)
 }
 
 pub fn ip_of(b: &Berth, name: &str) -> String {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::Ctx;
 use crate::container::create::{CreateRequest, create};
-use crate::container::record::HostConfig;
+use crate::container::record::{HostConfig, StdioConfig};
 use crate::container::{ContainerError, ContainerRecord};
 
 /// Flags of `create` and `run`.
@@ -76,6 +76,12 @@ pub struct CreateArgs {
     /// The init binary for --init [default: $BERTH_INIT_PATH, else catatonit or tini-static]
     #[arg(long = "init-path", requires = "init")]
     pub init_path: Option<std::path::PathBuf>,
+    /// Keep stdin open (and, when attached, forward berth's stdin to it)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the process a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
     /// The image
     pub image: String,
     /// The command and its arguments
@@ -178,6 +184,11 @@ impl CreateArgs {
             user: self.user.clone(),
             hostname: self.hostname.clone(),
             host,
+            stdio: StdioConfig {
+                tty: self.tty,
+                open_stdin: self.interactive,
+                stdin_once: self.interactive,
+            },
         })
     }
 }

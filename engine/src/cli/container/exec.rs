@@ -1,15 +1,18 @@
 //! `berth exec`: run another process in a running container. berth is its parent: it
-//! inherits berth's stdio, and berth exits with its exit code (126/127 when it cannot be run).
+//! inherits berth's stdout and stderr, and with `-i` its stdin (else /dev/null); with `-t` it
+//! runs on a pty that berth relays ([`super::exec_tty`]). berth exits with its exit code
+//! (126/127 when it cannot be run, 1 for `-it` without a terminal on stdin, as Docker).
 
 use std::path::PathBuf;
 
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
-use oci_spec::runtime::{LinuxCapabilitiesBuilder, Process, UserBuilder};
+use oci_spec::runtime::{BoxBuilder, LinuxCapabilitiesBuilder, Process, UserBuilder};
 
 use crate::cli::Ctx;
-use crate::container::ContainerError;
+use crate::cli::terminal;
 use crate::container::create::merge_env;
-use crate::container::record::{ContainerRecord, Status};
+use crate::container::record::ContainerRecord;
 
 /// `berth exec` arguments.
 #[derive(Debug, clap::Args)]
@@ -23,6 +26,12 @@ pub struct Args {
     /// User: NAME|UID[:GROUP|GID]
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
+    /// Keep stdin open: the process reads berth's stdin
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the process a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
     /// The container
     pub container: String,
     /// The command and its arguments
@@ -36,7 +45,14 @@ fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
     let (uid, gid) = crate::container::lifecycle::resolve_user(&rootfs, &user)?;
     let caps = crate::container::spec::capabilities(&rec.host_config)?;
     let mut p = Process::default();
-    p.set_terminal(Some(false));
+    p.set_terminal(Some(args.tty));
+    if let Some((rows, cols)) = terminal::window_size().filter(|_| args.tty) {
+        let size = BoxBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()?;
+        p.set_console_size(Some(size));
+    }
     p.set_args(Some(args.cmd.clone()));
     p.set_env(Some(merge_env(&rec.config.env, &args.env)));
     p.set_cwd(
@@ -60,23 +76,33 @@ fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
 fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
-    let rec = super::resolve(&eng, &args.container)?;
-    if rec.state.status != Status::Running {
-        return Err(ContainerError::BadState {
-            op: "exec in it",
-            id: rec.short_id().to_owned(),
-            status: rec.state.status.to_string(),
-        }
-        .into());
+    let rec = super::resolve_running(&eng, &args.container, "exec in it")?;
+    let console = match args.tty {
+        true => Some(super::exec_tty::Console::new()?),
+        false => None,
+    };
+    if !args.interactive {
+        let devnull = std::fs::File::open("/dev/null")?;
+        nix::unistd::dup2_stdin(&devnull)?;
     }
     let opts = berth_runtime::container::ExecOptions {
         id: rec.id.clone(),
         process: process(args, &rec)?,
-        console_socket: None,
+        console_socket: console.as_ref().map(|c| c.path().to_owned()),
         pid_file: None,
         preserve_fds: 0,
     };
     let pid = eng.runtime().exec(&opts)?;
+    if let Some(c) = &console {
+        let relayed = c
+            .receive_master()
+            .and_then(|m| super::exec_tty::relay(m, args.interactive));
+        if let Err(e) = relayed {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            return Err(e);
+        }
+    }
     loop {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, c)) => return Ok(c),
@@ -89,6 +115,9 @@ fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
 
 /// Runs the process and exits with its code.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    if let Err(e) = terminal::check_tty(args.interactive, args.tty) {
+        super::exit_with_error(&e.into(), 1);
+    }
     match exec(&args, ctx) {
         Ok(code) => super::exit(code),
         Err(e) => {

@@ -1,8 +1,6 @@
 //! `berth kill`: send a signal to a running container's init.
 
 use crate::cli::Ctx;
-use crate::container::ContainerError;
-use crate::container::record::Status;
 
 /// `berth kill` arguments.
 #[derive(Debug, clap::Args)]
@@ -21,15 +19,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     for r in &args.containers {
-        let rec = super::resolve(&eng, r)?;
-        if rec.state.status != Status::Running {
-            return Err(ContainerError::BadState {
-                op: "kill",
-                id: rec.short_id().to_owned(),
-                status: rec.state.status.to_string(),
-            }
-            .into());
-        }
+        let rec = super::resolve_running(&eng, r, "kill")?;
         eng.runtime().kill(&rec.id, sig, false)?;
         ctx.print(r)?;
     }

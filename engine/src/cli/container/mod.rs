@@ -1,10 +1,14 @@
-//! Container commands: `run`, `create`, `start`, `ps`, `logs`, `stop`, `kill`, `rm`, `exec`,
-//! `inspect`, `wait`, `commit`, `rename`, `restart`, `pause`, `unpause`, `top`, `stats`, `container prune` and the hidden `shim`. Each is a
+//! Container commands: `run`, `create`, `start`, `attach`, `ps`, `logs`, `stop`, `restart`,
+//! `kill`, `rm`, `exec`, `inspect`, `wait`, `commit`, `rename`, `pause`, `unpause`, `top`,
+//! `stats`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`crate::container`] and [`crate::shim`].
 
+pub mod attach;
 pub mod commit;
 pub mod create;
+pub mod detach_keys;
 pub mod exec;
+pub mod exec_tty;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
@@ -15,6 +19,7 @@ pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod run;
+pub mod session;
 pub mod shim;
 pub mod start;
 pub mod stats;
@@ -66,6 +71,24 @@ pub fn engine<'a>(ctx: &Ctx, store: &'a Store) -> Engine<'a> {
 pub fn resolve(eng: &Engine<'_>, reference: &str) -> anyhow::Result<ContainerRecord> {
     let rec = eng.containers.resolve(reference)?;
     Ok(crate::container::lifecycle::reconcile(eng, rec))
+}
+
+/// Resolves a reference to a running container; `op` names what refuses any other state.
+pub fn resolve_running(
+    eng: &Engine<'_>,
+    reference: &str,
+    op: &'static str,
+) -> anyhow::Result<ContainerRecord> {
+    let rec = resolve(eng, reference)?;
+    if rec.state.status != crate::container::record::Status::Running {
+        return Err(crate::container::ContainerError::BadState {
+            op,
+            id: rec.short_id().to_owned(),
+            status: rec.state.status.to_string(),
+        }
+        .into());
+    }
+    Ok(rec)
 }
 
 /// How this berth starts shims: the small `berth-shim` binary next to it, or else itself

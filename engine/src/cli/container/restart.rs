@@ -29,7 +29,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         stop_container(&eng, &rec, Signal::SIGTERM, Duration::from_secs(args.time))?;
         // The shim has torn down and recorded the exit: start from the fresh record.
         let mut rec = super::resolve(&eng, &rec.id)?;
-        let (shim, _) = start_container(&eng, ctx, &mut rec)?;
+        let (shim, _) = start_container(&eng, ctx, &mut rec, None)?;
         drop(shim);
         ctx.print(r)?;
     }

@@ -1,13 +1,13 @@
 //! `berth run`: create a container, start it through its shim and either print its id (`-d`)
-//! or stream its output and exit with its exit code. 125 when berth fails (nothing is left
-//! behind), 126/127 when the command cannot be run or is not found.
-
-use std::io::Write;
+//! or attach to it ([`super::session`]) and exit with its exit code. 125 when berth fails
+//! (nothing is left behind), 126/127 when the command cannot be run or is not found, 1 for
+//! `-it` without a terminal on stdin (as Docker).
 
 use crate::cli::Ctx;
+use crate::cli::terminal;
 use crate::container::create::create;
-use crate::shim::attach::Frame;
-use crate::shim::spawn::Shim;
+
+use super::session::{self, Attach, SignalTarget};
 
 /// `berth run` arguments.
 #[derive(Debug, clap::Args)]
@@ -22,6 +22,10 @@ pub struct Args {
 
 /// Runs; never returns (the exit code is the container's).
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let c = &args.create;
+    if let Err(e) = terminal::check_tty(c.interactive && !args.detach, c.tty) {
+        super::exit_with_error(&e.into(), 1);
+    }
     match run_inner(&args, ctx) {
         Ok(code) => super::exit(code),
         Err(e) => super::exit_with_error(&e, super::start::code_of(&e)),
@@ -29,12 +33,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn run_inner(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
-    let req = args.create.request()?;
+    let mut req = args.create.request()?;
+    // Stdin closes with the attached client's input; a detached container keeps it open.
+    req.stdio.stdin_once &= !args.detach;
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     let mut rec = create(&eng, &req)?;
-    let (shim, pid) = match super::start::start_container(&eng, ctx, &mut rec) {
-        Ok(s) => s,
+    let size = (req.stdio.tty && !args.detach)
+        .then(terminal::window_size)
+        .flatten();
+    let shim = match super::start::start_container(&eng, ctx, &mut rec, size) {
+        Ok((shim, _)) => shim,
         Err(e) => {
             // Nothing half-made: a container that could not start is removed again.
             if let Ok(r) = eng.containers.load(&rec.id) {
@@ -48,54 +57,60 @@ fn run_inner(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
         ctx.print(&rec.id)?;
         return Ok(0);
     }
-    forward_signals(eng.runtime_root.clone(), rec.id.clone(), pid);
-    Ok(stream(shim))
+    let how = Attach {
+        stdin: req.stdio.open_stdin,
+        tty: req.stdio.tty,
+    };
+    let target = SignalTarget {
+        runtime_root: eng.runtime_root.clone(),
+        id: rec.id.clone(),
+    };
+    Ok(session::with_shim(shim, how, target))
 }
 
-/// Relays SIGINT, SIGTERM, SIGHUP and SIGQUIT to the container while the CLI streams.
-fn forward_signals(runtime_root: std::path::PathBuf, id: String, _pid: i32) {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
-        set.add(s);
-    }
-    if set.thread_block().is_err() {
-        return;
-    }
-    std::thread::spawn(move || {
-        let rt = berth_runtime::Runtime::new(runtime_root);
-        while let Ok(sig) = set.wait() {
-            let _ = rt.kill(&id, sig, false);
-        }
-    });
-}
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
 
-/// Copies the container's output to ours until it exits; returns its exit code.
-pub fn stream(mut shim: Shim) -> i32 {
-    let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
-    loop {
-        match shim.next_frame() {
-            Ok(Some(Frame::Stdout(d))) => {
-                let _ = out.write_all(&d).and_then(|()| out.flush());
-            }
-            Ok(Some(Frame::Stderr(d))) => {
-                let _ = err.write_all(&d);
-            }
-            Ok(Some(Frame::Exited(code))) => {
-                shim.reap();
-                return code;
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => {
-                eprintln!("berth: lost the container's shim");
-                return 125;
-            }
+    use crate::cli::{Cli, Command};
+
+    fn run_args(argv: &[&str]) -> super::Args {
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => a,
+            other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn i_and_t_before_the_image_are_berths_after_it_the_commands() {
+        let a = run_args(&["berth", "run", "-it", "--rm", "bb", "sh", "-it"]);
+        assert!(a.create.interactive && a.create.tty && !a.detach);
+        assert_eq!(a.create.cmd, ["sh", "-it"]);
+        let req = a.create.request().unwrap();
+        assert!(req.stdio.tty && req.stdio.open_stdin && req.stdio.stdin_once);
+        let a = run_args(&["berth", "run", "-d", "-t", "bb"]);
+        assert!(a.create.tty && !a.create.interactive && a.detach);
+        let req = a.create.request().unwrap();
+        assert!(!req.stdio.open_stdin && !req.stdio.stdin_once);
+    }
+
+    #[test]
+    fn exec_start_and_attach_take_their_stdio_flags() {
+        let cli = Cli::try_parse_from(["berth", "exec", "-it", "c", "sh", "-i"]).unwrap();
+        let Command::Exec(e) = cli.command else {
+            panic!("exec")
+        };
+        assert!(e.interactive && e.tty);
+        assert_eq!(e.cmd, ["sh", "-i"]);
+        let cli = Cli::try_parse_from(["berth", "start", "-ai", "c"]).unwrap();
+        let Command::Start(s) = cli.command else {
+            panic!("start")
+        };
+        assert!(s.attach && s.interactive);
+        let cli = Cli::try_parse_from(["berth", "attach", "--no-stdin", "c"]).unwrap();
+        let Command::Attach(a) = cli.command else {
+            panic!("attach")
+        };
+        assert!(a.no_stdin && a.container == "c");
     }
 }

@@ -1,11 +1,15 @@
-//! `berth start`: start created or exited containers through a new shim.
+//! `berth start`: start created or exited containers through a new shim; with `-a`, attach
+//! to the (first) container's output, and with `-i` also its stdin.
 
 use crate::cli::Ctx;
+use crate::cli::terminal;
 use crate::container::ContainerError;
 use crate::container::lifecycle::{Engine, prepare_start};
 use crate::container::record::{ContainerRecord, Status};
 use crate::shim::attach::Frame;
 use crate::shim::spawn::{Shim, spawn};
+
+use super::session::{self, Attach, SignalTarget};
 
 /// `berth start` arguments.
 #[derive(Debug, clap::Args)]
@@ -13,6 +17,9 @@ pub struct Args {
     /// Attach to the output and exit with the container's code
     #[arg(short = 'a', long)]
     pub attach: bool,
+    /// Attach the container's stdin too (when it was created with -i)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     /// Containers (name or id)
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -28,12 +35,14 @@ pub struct StartFailed {
     pub message: String,
 }
 
-/// Prepares the container, starts its shim and waits for Started. On success returns the
-/// shim (its channel goes on with the output) and the init's pid.
+/// Prepares the container (a `-t` one's pty `console_size` rows and columns), starts its
+/// shim and waits for Started. On success returns the shim (its connection goes on with the
+/// output) and the init's pid.
 pub fn start_container(
     eng: &Engine<'_>,
     ctx: &Ctx,
     rec: &mut ContainerRecord,
+    console_size: Option<(u16, u16)>,
 ) -> anyhow::Result<(Shim, i32)> {
     if matches!(rec.state.status, Status::Running | Status::Paused) {
         return Err(ContainerError::BadState {
@@ -43,7 +52,7 @@ pub fn start_container(
         }
         .into());
     }
-    prepare_start(eng, rec)?;
+    prepare_start(eng, rec, console_size)?;
     eng.containers.update(&rec.id, |r| {
         r.restart_count += u32::from(r.state.status == Status::Exited);
     })?;
@@ -77,21 +86,41 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let eng = super::engine(ctx, &store);
     if args.attach {
         let reference = args.containers.first().cloned().unwrap_or_default();
-        let code = match super::resolve(&eng, &reference)
-            .and_then(|mut rec| start_container(&eng, ctx, &mut rec))
-        {
-            Ok((shim, _)) => super::run::stream(shim),
+        let code = match super::resolve(&eng, &reference) {
+            Ok(rec) => start_attached(&eng, ctx, rec, args.interactive),
             Err(e) => super::exit_with_error(&e, code_of(&e)),
         };
         super::exit(code);
     }
     for reference in &args.containers {
         let mut rec = super::resolve(&eng, reference)?;
-        let (shim, _) = start_container(&eng, ctx, &mut rec)?;
+        let (shim, _) = start_container(&eng, ctx, &mut rec, None)?;
         drop(shim);
         ctx.print(reference)?;
     }
     Ok(())
+}
+
+/// `start -a [-i]`: the container's exit code.
+fn start_attached(eng: &Engine<'_>, ctx: &Ctx, mut rec: ContainerRecord, stdin: bool) -> i32 {
+    let how = Attach {
+        stdin: stdin && rec.config.stdio.open_stdin,
+        tty: rec.config.stdio.tty,
+    };
+    if let Err(e) = terminal::check_tty(how.stdin, how.tty) {
+        super::exit_with_error(&e.into(), 1);
+    }
+    let size = how.tty.then(terminal::window_size).flatten();
+    match start_container(eng, ctx, &mut rec, size) {
+        Ok((shim, _)) => {
+            let target = SignalTarget {
+                runtime_root: eng.runtime_root.clone(),
+                id: rec.id.clone(),
+            };
+            session::with_shim(shim, how, target)
+        }
+        Err(e) => super::exit_with_error(&e, code_of(&e)),
+    }
 }
 
 /// The exit code for a failed start.

@@ -1,0 +1,145 @@
+//! A CLI attached to a container through its shim (`run`, `start -a`, `attach`): the shim's
+//! frames go to our stdout and stderr; with `stdin`, our stdin goes to the container and its
+//! end is reported; with `tty`, our terminal is raw (when it is one and `stdin` is attached)
+//! and its window size is sent at the start and on every SIGWINCH. Without `tty`, SIGINT,
+//! SIGTERM, SIGHUP and SIGQUIT are relayed to the container (Docker's sig-proxy); with it, the
+//! pty's line discipline turns ^C into SIGINT, a signal sent to the CLI only ends the CLI
+//! (terminal restored first), and ctrl-p ctrl-q detaches ([`super::detach_keys`]).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::detach_keys::{DetachKeys, Keys};
+use crate::cli::terminal::{self, RawMode};
+use crate::shim::attach::{Frame, Input, Message};
+use crate::shim::spawn::Shim;
+
+/// How to attach.
+#[derive(Debug, Clone, Copy)]
+pub struct Attach {
+    /// Forward our stdin.
+    pub stdin: bool,
+    /// The container has a pty.
+    pub tty: bool,
+}
+
+/// Who receives relayed signals: the container `id` of the runtime at `runtime_root`.
+#[derive(Debug, Clone)]
+pub struct SignalTarget {
+    /// The runtime's state root.
+    pub runtime_root: PathBuf,
+    /// The container id.
+    pub id: String,
+}
+
+/// The session of the CLI that started the shim; the container's exit code (125 when the
+/// shim went away without saying).
+pub fn with_shim(shim: Shim, how: Attach, target: SignalTarget) -> i32 {
+    let (conn, mut child) = shim.into_parts();
+    let code = run(conn, how, target);
+    let _ = child.wait();
+    match code {
+        Ok(Some(code)) => code,
+        Ok(None) => {
+            eprintln!("berth: lost the container's shim");
+            125
+        }
+        Err(e) => {
+            eprintln!("berth: {}", crate::cli::report::error_report(&e));
+            125
+        }
+    }
+}
+
+/// Runs the session until the container exits; its exit code, or `None` when the shim went
+/// away without saying.
+pub fn run(conn: UnixStream, how: Attach, target: SignalTarget) -> anyhow::Result<Option<i32>> {
+    let writer = Arc::new(Mutex::new(conn.try_clone()?));
+    let rt = berth_runtime::Runtime::new(target.runtime_root);
+    terminal::handle_signals(
+        how.tty,
+        {
+            let writer = writer.clone();
+            move |rows, cols| {
+                send(&writer, &Input::Resize { rows, cols });
+            }
+        },
+        move |sig| {
+            let _ = rt.kill(&target.id, sig, false);
+        },
+    )?;
+    // As Docker: raw only when our keys go to the pty.
+    let raw = match how.tty && how.stdin {
+        true => RawMode::enter()?,
+        false => None,
+    };
+    if let Some((rows, cols)) = terminal::window_size().filter(|_| how.tty) {
+        send(&writer, &Input::Resize { rows, cols });
+    }
+    if how.stdin {
+        std::thread::spawn(move || forward_stdin(&writer, how.tty));
+    }
+    let code = copy_output(conn);
+    drop(raw);
+    Ok(code)
+}
+
+fn send(writer: &Mutex<UnixStream>, input: &Input) -> bool {
+    match writer.lock() {
+        Ok(mut w) => input.write_to(&mut *w).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Copies our stdin to the container until it ends, then says so. With `tty`, ctrl-p ctrl-q
+/// detaches: berth exits with 1 and the container runs on (as Docker).
+fn forward_stdin(writer: &Mutex<UnixStream>, tty: bool) {
+    let mut stdin = std::io::stdin().lock();
+    let mut keys = DetachKeys::default();
+    let mut buf = vec![0u8; 32 << 10];
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let (data, detach) = match tty {
+            true => match keys.scan(&buf[..n]) {
+                Keys::Send(d) => (d, false),
+                Keys::Detach(d) => (d, true),
+            },
+            false => (buf[..n].to_vec(), false),
+        };
+        if !data.is_empty() && !send(writer, &Input::Stdin(data)) {
+            return;
+        }
+        if detach {
+            terminal::restore();
+            eprintln!("\r\nread escape sequence");
+            super::exit(1);
+        }
+    }
+    send(writer, &Input::CloseStdin);
+}
+
+/// Writes the container's output to ours until it exits; its exit code.
+fn copy_output(mut conn: UnixStream) -> Option<i32> {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    loop {
+        match Frame::read_from(&mut conn) {
+            Ok(Some(Frame::Stdout(d))) => {
+                let _ = out.write_all(&d).and_then(|()| out.flush());
+            }
+            Ok(Some(Frame::Stderr(d))) => {
+                let _ = err.write_all(&d);
+            }
+            Ok(Some(Frame::Exited(code))) => return Some(code),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}

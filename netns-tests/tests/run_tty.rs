@@ -1,0 +1,388 @@
+//! Root tests of interactive containers: `-i` (stdin through the shim), `-t` (a pty relayed
+//! by the shim, berth's own terminal raw and its window size passed on), `berth attach`, and
+//! `exec -i`/`-t`. The CLI runs on a pty the test opens and drives like a user at a terminal.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+#[path = "cli_net/fixture.rs"]
+mod fixture;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fixture::{Berth, Cleanup, code};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::pty::{Winsize, openpty};
+use nix::sys::termios::{LocalFlags, tcgetattr};
+
+/// How long a test waits for expected terminal output before it fails (never reached when
+/// berth works; it keeps a broken berth from hanging the test run).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A berth command on a pty of the test's: the pty is its stdin, stdout, stderr and
+/// controlling terminal, so berth sees a user's terminal (and gets SIGWINCH on a resize).
+struct PtyCli {
+    child: Child,
+    master: std::fs::File,
+    slave: OwnedFd,
+    seen: String,
+}
+
+impl PtyCli {
+    fn spawn(b: &Berth, args: &[&str], rows: u16, cols: u16) -> PtyCli {
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(Some(&size), None).unwrap();
+        let mut cmd = b.command(args);
+        cmd.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+        // SAFETY: setsid and ioctl are async-signal-safe and touch no memory of the parent.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                nix::unistd::setsid()?;
+                berth_runtime::sys::set_controlling_tty(std::io::stdin().as_fd())?;
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        let master = std::fs::File::from(pty.master);
+        nix::fcntl::fcntl(
+            &master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        PtyCli {
+            child,
+            master,
+            slave: pty.slave,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads until `needle` has been printed (after what earlier calls consumed); returns
+    /// what came up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        let start = Instant::now();
+        while !self.seen.contains(needle) {
+            let left = PATIENCE.saturating_sub(start.elapsed());
+            assert!(
+                !left.is_zero() && self.read_some(left),
+                "waited for {needle:?}; the terminal showed {:?}",
+                self.seen
+            );
+        }
+        let end = self.seen.find(needle).unwrap() + needle.len();
+        let out = self.seen[..end].to_string();
+        self.seen.drain(..end);
+        out
+    }
+
+    /// One read after waiting up to `wait`; `false` at the end of output or on timeout.
+    fn read_some(&mut self, wait: Duration) -> bool {
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+        let mut pfd = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut pfd, PollTimeout::from(ms)).unwrap_or(0) == 0 {
+            return false;
+        }
+        let mut buf = [0u8; 4096];
+        match self.master.read(&mut buf) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                true
+            }
+        }
+    }
+
+    fn type_in(&mut self, text: &str) {
+        self.master.write_all(text.as_bytes()).unwrap();
+    }
+
+    fn resize(&self, rows: u16, cols: u16) {
+        berth_runtime::sys::set_window_size(self.master.as_fd(), rows, cols).unwrap();
+    }
+
+    /// Waits for berth to exit (reading what it still prints); its exit code.
+    fn wait(&mut self) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while self.read_some(Duration::ZERO) {}
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "berth did not exit: {:?}",
+                self.seen
+            );
+            self.read_some(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether the terminal is back in cooked mode (line editing and echo).
+    fn is_cooked(&self) -> bool {
+        let t = tcgetattr(self.slave.as_fd()).unwrap();
+        t.local_flags
+            .contains(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG)
+    }
+}
+
+/// The container's exit code once it has exited.
+fn exit_code_once_exited(b: &Berth, name: &str) -> i64 {
+    let start = Instant::now();
+    loop {
+        let state = b.json(&["inspect", name])[0]["State"].clone();
+        if state["Status"] == "exited" {
+            return state["ExitCode"].as_i64().unwrap();
+        }
+        assert!(start.elapsed() < PATIENCE, "{name} still runs: {state}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs berth with `input` on its stdin (then closed).
+fn run_with_stdin(b: &Berth, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = b
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn interactive_stdin_reaches_the_container_and_its_end_closes_it() {
+    let b = Berth::with_busybox("tty-i");
+    let _c = Cleanup(&b);
+    let run = ["run", "-i", "--rm", "--network", "none", "bb", "cat"];
+    let out = run_with_stdin(&b, &run, "a\nb\n");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
+    // Without -i the container's stdin is /dev/null: nothing of ours arrives.
+    let run = ["run", "--rm", "--network", "none", "bb", "wc", "-c"];
+    let out = run_with_stdin(&b, &run, "not forwarded\n");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    // create -i, then start -a -i attaches our stdin.
+    let id = b.ok(&["create", "-i", "--network", "none", "bb", "cat"]);
+    let out = run_with_stdin(&b, &["start", "-a", "-i", id.trim()], "q\n");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "q\n");
+    // A CLI killed while attached ends the container's input too (StdinOnce).
+    let mut cli = b
+        .command(&["run", "-i", "--name", "k", "--network", "none", "bb", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cli.stdin.as_mut().unwrap().write_all(b"partial\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(cli.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "partial\n");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    assert_eq!(exit_code_once_exited(&b, "k"), 0);
+    // More input than the pipes and the shim's buffer hold, for a container that starts
+    // reading late: the shim holds the rest back and loses nothing.
+    let big = "0123456789abcdef\n".repeat(20_000);
+    let late = "sleep 1; wc -c";
+    let run = [
+        "run",
+        "-i",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        late,
+    ];
+    let out = run_with_stdin(&b, &run, &big);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        big.len().to_string()
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn run_it_gives_a_terminal_of_our_size_and_restores_ours() {
+    let b = Berth::with_busybox("tty-t");
+    let _c = Cleanup(&b);
+    let script = "tty; stty size; echo ready; read line; echo \"got [$line]\"; exit 3";
+    let args = [
+        "run",
+        "-it",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ];
+    let mut cli = PtyCli::spawn(&b, &args, 33, 101);
+    let shown = cli.expect("ready");
+    assert!(shown.contains("/dev/pts/"), "{shown}");
+    assert!(shown.contains("33 101"), "{shown}");
+    assert!(!cli.is_cooked(), "berth put its terminal in raw mode");
+    cli.type_in("typed words\r");
+    assert!(cli.expect("]").contains("got [typed words]"));
+    assert_eq!(cli.wait(), 3);
+    assert!(cli.is_cooked(), "berth restored its terminal");
+    // create -it, then start -ai: the same terminal.
+    let args = [
+        "create",
+        "-it",
+        "--name",
+        "c2",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "stty size; read x; exit 6",
+    ];
+    b.ok(&args);
+    let mut cli = PtyCli::spawn(&b, &["start", "-ai", "c2"], 20, 70);
+    cli.expect("20 70");
+    cli.type_in("\r");
+    assert_eq!(cli.wait(), 6);
+    assert!(cli.is_cooked());
+    b.ok(&["rm", "c2"]);
+    // A signal to berth ends berth (not the container) with the terminal restored.
+    let args = [
+        "run",
+        "-it",
+        "--name",
+        "s",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "echo up; read x",
+    ];
+    let mut cli = PtyCli::spawn(&b, &args, 33, 101);
+    cli.expect("up");
+    assert!(!cli.is_cooked());
+    let pid = nix::unistd::Pid::from_raw(cli.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(cli.wait(), 128 + 15);
+    assert!(cli.is_cooked(), "berth restored its terminal");
+    assert_eq!(b.json(&["inspect", "s"])[0]["State"]["Status"], "running");
+    b.ok(&["rm", "-f", "s"]);
+    // -t without -i needs no terminal on stdin; -it does, as in Docker.
+    let out = b.run(&["run", "-t", "--rm", "--network", "none", "bb", "tty"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/pts/"));
+    let out = b.run(&["run", "-it", "--rm", "--network", "none", "bb", "tty"]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input device is not a TTY"));
+    assert!(
+        b.ok(&["ps", "-aq"]).trim().is_empty(),
+        "nothing was created"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_detached_tty_container_can_be_attached_resized_and_logged() {
+    let b = Berth::with_busybox("tty-a");
+    let _c = Cleanup(&b);
+    // Runs the lines typed (a trapped signal interrupts `read`: the next round reads again).
+    let sh = "trap 'stty size' WINCH; for i in 1 2 3 4 5 6 7 8; do read -r c && eval \"$c\"; done";
+    b.ok(&[
+        "run",
+        "-d",
+        "-it",
+        "--name",
+        "t",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        sh,
+    ]);
+    let mut cli = PtyCli::spawn(&b, &["attach", "t"], 33, 101);
+    // The attach passes its window size on (the container's trap prints the new size) ...
+    cli.expect("33 101");
+    cli.type_in("echo hi-$((6*7))\r");
+    cli.expect("hi-42\r\n");
+    // ... and again on every SIGWINCH.
+    cli.resize(40, 120);
+    cli.expect("40 120");
+    // ctrl-p ctrl-q detaches (exit 1, as Docker); the container runs on for the next attach.
+    cli.type_in("\x10\x11");
+    assert_eq!(cli.wait(), 1);
+    assert!(cli.is_cooked());
+    assert_eq!(b.json(&["inspect", "t"])[0]["State"]["Status"], "running");
+    let mut cli = PtyCli::spawn(&b, &["attach", "t"], 40, 120);
+    cli.type_in("echo again-$((6*7))\r");
+    cli.expect("again-42\r\n");
+    cli.type_in("exit 5\r");
+    assert_eq!(cli.wait(), 5);
+    assert!(cli.is_cooked());
+    let logs = b.ok(&["logs", "t"]);
+    assert!(logs.contains("hi-42"), "{logs}");
+    let inspect = b.json(&["inspect", "t"]);
+    assert_eq!(inspect[0]["Config"]["Tty"], true);
+    assert_eq!(inspect[0]["State"]["ExitCode"], 5);
+    let err = b.fails(&["attach", "t"]);
+    assert!(err.contains("exited"), "{err}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn exec_i_pipes_stdin_and_exec_t_gets_a_terminal() {
+    let b = Berth::with_busybox("tty-x");
+    let _c = Cleanup(&b);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    let out = run_with_stdin(&b, &["exec", "-i", "e", "cat"], "x\n");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\n");
+    let out = run_with_stdin(&b, &["exec", "e", "wc", "-c"], "not forwarded\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    let script = "tty; stty size; read line; echo \"got [$line]\"; exit 4";
+    let mut cli = PtyCli::spawn(&b, &["exec", "-it", "e", "sh", "-c", script], 33, 101);
+    let shown = cli.expect("33 101");
+    assert!(shown.contains("/dev/pts/"), "{shown}");
+    cli.type_in("more words\r");
+    assert!(cli.expect("]").contains("got [more words]"));
+    assert_eq!(cli.wait(), 4);
+    assert!(cli.is_cooked());
+    let out = b.run(&["exec", "-it", "e", "tty"]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input device is not a TTY"));
+    let out = b.run(&["exec", "-t", "e", "tty"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/pts/"));
+}
