@@ -6,6 +6,7 @@
 //! Not done here: v2 device rules (they need an eBPF program; see [`v2`]).
 
 pub mod devices_bpf;
+pub mod join;
 pub mod v1;
 pub mod v2;
 
@@ -214,7 +215,8 @@ impl Cgroup {
         }
     }
 
-    /// Move a process into the cgroup.
+    /// Move a process into the cgroup (a child being created joins by itself on v1: see
+    /// [`join`]).
     pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
         match self {
             Self::V1(c) => c.add_pid(pid),

@@ -196,6 +196,7 @@ impl Runtime {
                 .any(|l| l.as_ref().is_some_and(|v| !v.is_empty()))
         });
         let cgroup_dirs = cgroup.dirs();
+        let cgroup_join = cgroup.self_join()?;
         let state_bytes = state_json(&state);
         let cfg = InitConfig {
             spec,
@@ -204,6 +205,7 @@ impl Runtime {
             ns: &prep.ns,
             late_joins: &late,
             cgroup_dirs: &cgroup_dirs,
+            cgroup_join: cgroup_join.as_ref(),
             process: &prep.process,
             state_dir: dir_fd,
             console: console.as_ref(),
@@ -218,16 +220,18 @@ impl Runtime {
         })?;
         guard.pid = Some(pid);
         drop(child);
-        self.drive_init(id, prep, cgroup, pid, &parent)?;
+        let parent_joins = cgroup_join.is_none().then_some(cgroup);
+        self.drive_init(id, prep, parent_joins, pid, &parent)?;
         Ok(pid)
     }
 
-    /// Parent side of the handshake: maps, cgroup, oom score, hooks, until Ready.
+    /// Parent side of the handshake: maps, cgroup (unless the init joins it by itself), oom
+    /// score, hooks, until Ready.
     fn drive_init(
         &self,
         id: &ContainerId,
         prep: &Prepared,
-        cgroup: &Cgroup,
+        cgroup: Option<&Cgroup>,
         pid: Pid,
         sock: &SyncSocket,
     ) -> Result<(), ContainerError> {
@@ -243,7 +247,9 @@ impl Runtime {
                 linux.and_then(|l| l.gid_mappings().as_ref()),
             )?;
         }
-        cgroup.add_pid(pid.as_raw())?;
+        if let Some(cg) = cgroup {
+            cg.add_pid(pid.as_raw())?;
+        }
         let score = prep
             .bundle
             .spec
