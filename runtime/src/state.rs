@@ -181,7 +181,10 @@ impl StateRoot {
                 });
             }
         };
-        serde_json::from_slice(&bytes).map_err(|source| StateError::Parse { path, source })
+        crate::config::from_json(&bytes).map_err(|e| StateError::Parse {
+            path,
+            source: e.source,
+        })
     }
 
     /// Ids of every container with a state file.
