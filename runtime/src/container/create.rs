@@ -146,7 +146,8 @@ impl Runtime {
             op: format!("open {}", dir.display()),
             source,
         })?;
-        let cgroup = Cgroup::new(&Layout::detect()?, &prep.cgroup_path);
+        let layout = Layout::detect()?;
+        let cgroup = Cgroup::new(&layout, &prep.cgroup_path);
         guard.cgroup = Some(cgroup.clone());
         cgroup.create()?;
         let resources = prep
@@ -159,7 +160,7 @@ impl Runtime {
             cgroup.apply(r)?;
         }
         let pid = self.spawn_init(&id, &prep, &cgroup, &dir_fd, opts, &mut guard)?;
-        self.record(&id, &prep, pid)?;
+        self.record(&id, &prep, layout, pid)?;
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid.as_raw())?;
         }
@@ -299,7 +300,13 @@ impl Runtime {
         }
     }
 
-    fn record(&self, id: &ContainerId, prep: &Prepared, pid: Pid) -> Result<(), ContainerError> {
+    fn record(
+        &self,
+        id: &ContainerId,
+        prep: &Prepared,
+        layout: Layout,
+        pid: Pid,
+    ) -> Result<(), ContainerError> {
         let pid_start = process_start_time(&self.proc_root, pid.as_raw())
             .ok_or(ProcessError::ChildGone("start time"))?;
         let rec = Record {
@@ -310,6 +317,7 @@ impl Runtime {
             rootfs: prep.bundle.rootfs.clone(),
             created: now_rfc3339(),
             cgroup_path: prep.cgroup_path.clone(),
+            cgroup_layout: Some(layout),
             spec: prep.bundle.spec.clone(),
         };
         Ok(self.state.save(&rec)?)
