@@ -13,8 +13,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-cargo build --profile release-runtime -q -p berth-runtime --manifest-path "$REPO/Cargo.toml"
-BERTH="$REPO/target/release-runtime/berth-runtime"
+BERTH=$("$REPO/scripts/build-runtime.sh" -q)
 
 make_bundle() { # dir limits(0/1)
     local b=$1

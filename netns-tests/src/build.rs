@@ -8,9 +8,13 @@ use std::sync::OnceLock;
 
 static RUNTIME: OnceLock<PathBuf> = OnceLock::new();
 
-/// The `berth-runtime` binary, built once per test process with the running cargo.
+/// The `berth-runtime` binary, built once per test process with the running cargo, or the one
+/// `BERTH_TEST_RUNTIME` names (e.g. the static release build of `scripts/build-runtime.sh`).
 pub fn runtime_bin() -> &'static Path {
     RUNTIME.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("BERTH_TEST_RUNTIME") {
+            return PathBuf::from(bin);
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
         let out = Command::new(cargo)

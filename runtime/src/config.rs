@@ -100,13 +100,41 @@ pub struct Bundle {
     pub spec: Spec,
 }
 
-/// Parse a spec from JSON bytes, reporting the JSON path of a bad field.
-pub fn parse_spec(bytes: &[u8], path: &Path) -> Result<Spec, ConfigError> {
+/// JSON that does not match the expected type, with the JSON path of the offending field.
+#[derive(Debug, thiserror::Error)]
+#[error("field `{field}`: {source}")]
+pub struct JsonError {
+    /// JSON path of the field (e.g. `linux.namespaces[0].type`; empty for the whole document).
+    pub field: String,
+    /// The serde error.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// Deserialize JSON, keeping the JSON path of a bad field. Every spec type the runtime reads
+/// (`config.json`, `state.json`, `exec --process`, `update --resources`) goes through here, so
+/// the binary holds one copy of the spec's deserialisation code: each other `Deserializer` type
+/// would add a copy of several hundred KiB, and a `create` that ran two copies kept both in its
+/// resident set.
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| JsonError {
         field: e.path().to_string(),
         source: e.into_inner(),
+    })?;
+    de.end().map_err(|source| JsonError {
+        field: String::new(),
+        source,
+    })?;
+    Ok(value)
+}
+
+/// Parse a spec from JSON bytes, reporting the JSON path of a bad field.
+pub fn parse_spec(bytes: &[u8], path: &Path) -> Result<Spec, ConfigError> {
+    from_json(bytes).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        field: e.field,
+        source: e.source,
     })
 }
 
@@ -294,6 +322,21 @@ mod tests {
         v["linux"]["namespaces"][1]["type"] = "bogus".into();
         let err = check(v).unwrap_err().to_string();
         assert!(err.contains("linux.namespaces[1].type"), "{err}");
+    }
+
+    #[test]
+    fn from_json_names_the_field_and_rejects_trailing_data() {
+        let err = from_json::<Spec>(br#"{"ociVersion": "1", "process": {"args": 3}}"#).unwrap_err();
+        assert_eq!(err.field, "process.args");
+        let err = from_json::<Spec>(br#"{"ociVersion": "1"} {}"#).unwrap_err();
+        assert_eq!(err.field, "");
+        assert!(
+            err.source.to_string().contains("trailing"),
+            "{}",
+            err.source
+        );
+        let spec: Spec = from_json(base().to_string().as_bytes()).unwrap();
+        assert_eq!(spec.version(), "1.0.2");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
+use crate::cgroups::Layout;
 use crate::config::ContainerId;
 
 /// Errors touching the state directory.
@@ -73,6 +74,9 @@ pub struct Record {
     pub created: String,
     /// Cgroup path relative to each hierarchy root.
     pub cgroup_path: PathBuf,
+    /// The host's cgroup layout at create time (absent in records written by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_layout: Option<Layout>,
     /// The config the container was created from (exec, hooks and update need it).
     pub spec: Spec,
 }
@@ -181,7 +185,10 @@ impl StateRoot {
                 });
             }
         };
-        serde_json::from_slice(&bytes).map_err(|source| StateError::Parse { path, source })
+        crate::config::from_json(&bytes).map_err(|e| StateError::Parse {
+            path,
+            source: e.source,
+        })
     }
 
     /// Ids of every container with a state file.
@@ -285,6 +292,9 @@ mod tests {
             rootfs: "/b/rootfs".into(),
             created: now_rfc3339(),
             cgroup_path: "berth-runtime/x".into(),
+            cgroup_layout: Some(Layout::V2 {
+                root: "/sys/fs/cgroup".into(),
+            }),
             spec: Spec::default(),
         }
     }
@@ -297,11 +307,21 @@ mod tests {
         root.create_dir(&id).unwrap();
         assert!(matches!(root.create_dir(&id), Err(StateError::Exists(_))));
         root.save(&record("c1")).unwrap();
-        assert_eq!(root.load(&id).unwrap().pid, 4242);
+        let loaded = root.load(&id).unwrap();
+        assert_eq!(loaded.pid, 4242);
+        assert_eq!(loaded.cgroup_layout, record("c1").cgroup_layout);
         assert_eq!(root.list().unwrap(), vec![id.clone()]);
         root.remove(&id).unwrap();
         root.remove(&id).unwrap();
         assert!(matches!(root.load(&id), Err(StateError::NotFound(_))));
+    }
+
+    #[test]
+    fn record_without_layout_still_loads() {
+        let mut v = serde_json::to_value(record("c1")).unwrap();
+        v.as_object_mut().unwrap().remove("cgroup_layout");
+        let rec: Record = crate::config::from_json(v.to_string().as_bytes()).unwrap();
+        assert_eq!(rec.cgroup_layout, None);
     }
 
     #[test]

@@ -146,7 +146,8 @@ impl Runtime {
             op: format!("open {}", dir.display()),
             source,
         })?;
-        let cgroup = Cgroup::new(&Layout::detect()?, &prep.cgroup_path);
+        let layout = Layout::detect()?;
+        let cgroup = Cgroup::new(&layout, &prep.cgroup_path);
         guard.cgroup = Some(cgroup.clone());
         cgroup.create()?;
         let resources = prep
@@ -159,7 +160,7 @@ impl Runtime {
             cgroup.apply(r)?;
         }
         let pid = self.spawn_init(&id, &prep, &cgroup, &dir_fd, opts, &mut guard)?;
-        self.record(&id, &prep, pid)?;
+        self.record(&id, &prep, layout, pid)?;
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid.as_raw())?;
         }
@@ -196,6 +197,7 @@ impl Runtime {
                 .any(|l| l.as_ref().is_some_and(|v| !v.is_empty()))
         });
         let cgroup_dirs = cgroup.dirs();
+        let cgroup_join = cgroup.self_join()?;
         let state_bytes = state_json(&state);
         let cfg = InitConfig {
             spec,
@@ -204,6 +206,7 @@ impl Runtime {
             ns: &prep.ns,
             late_joins: &late,
             cgroup_dirs: &cgroup_dirs,
+            cgroup_join: cgroup_join.as_ref(),
             process: &prep.process,
             state_dir: dir_fd,
             console: console.as_ref(),
@@ -218,16 +221,18 @@ impl Runtime {
         })?;
         guard.pid = Some(pid);
         drop(child);
-        self.drive_init(id, prep, cgroup, pid, &parent)?;
+        let parent_joins = cgroup_join.is_none().then_some(cgroup);
+        self.drive_init(id, prep, parent_joins, pid, &parent)?;
         Ok(pid)
     }
 
-    /// Parent side of the handshake: maps, cgroup, oom score, hooks, until Ready.
+    /// Parent side of the handshake: maps, cgroup (unless the init joins it by itself), oom
+    /// score, hooks, until Ready.
     fn drive_init(
         &self,
         id: &ContainerId,
         prep: &Prepared,
-        cgroup: &Cgroup,
+        cgroup: Option<&Cgroup>,
         pid: Pid,
         sock: &SyncSocket,
     ) -> Result<(), ContainerError> {
@@ -243,7 +248,9 @@ impl Runtime {
                 linux.and_then(|l| l.gid_mappings().as_ref()),
             )?;
         }
-        cgroup.add_pid(pid.as_raw())?;
+        if let Some(cg) = cgroup {
+            cg.add_pid(pid.as_raw())?;
+        }
         let score = prep
             .bundle
             .spec
@@ -293,7 +300,13 @@ impl Runtime {
         }
     }
 
-    fn record(&self, id: &ContainerId, prep: &Prepared, pid: Pid) -> Result<(), ContainerError> {
+    fn record(
+        &self,
+        id: &ContainerId,
+        prep: &Prepared,
+        layout: Layout,
+        pid: Pid,
+    ) -> Result<(), ContainerError> {
         let pid_start = process_start_time(&self.proc_root, pid.as_raw())
             .ok_or(ProcessError::ChildGone("start time"))?;
         let rec = Record {
@@ -304,6 +317,7 @@ impl Runtime {
             rootfs: prep.bundle.rootfs.clone(),
             created: now_rfc3339(),
             cgroup_path: prep.cgroup_path.clone(),
+            cgroup_layout: Some(layout),
             spec: prep.bundle.spec.clone(),
         };
         Ok(self.state.save(&rec)?)

@@ -1,7 +1,7 @@
 //! `exec`: run another process in a running container. The intermediate child joins every
 //! namespace the container's init has (user first, mount last) and clones the process with
-//! CLONE_PARENT; the parent puts it into the container's cgroup, releases it and reads EOF
-//! once it has exec'd.
+//! CLONE_PARENT; the parent releases it (on v2 after putting it into the container's cgroup;
+//! on v1 it joins by itself, see [`crate::cgroups::join`]) and reads EOF once it has exec'd.
 
 use std::path::PathBuf;
 
@@ -63,8 +63,10 @@ impl Runtime {
             .process
             .console_size()
             .map(|b| (b.height() as u16, b.width() as u16));
+        let cgroup_join = c.cgroup.self_join()?;
         let cfg = ExecConfig {
             process: &plan,
+            cgroup_join: cgroup_join.as_ref(),
             console: console.as_ref(),
             console_size: size,
             last_cap: last_cap(),
@@ -74,7 +76,8 @@ impl Runtime {
             exec_child::run(&cfg, &child)
         })?;
         drop(child);
-        if let Err(e) = release(&c.cgroup, pid, &parent) {
+        let parent_joins = cgroup_join.is_none().then_some(&c.cgroup);
+        if let Err(e) = release(parent_joins, pid, &parent) {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
             return Err(e);
@@ -86,8 +89,14 @@ impl Runtime {
     }
 }
 
-fn release(cg: &crate::cgroups::Cgroup, pid: Pid, sock: &SyncSocket) -> Result<(), ContainerError> {
-    cg.add_pid(pid.as_raw())?;
+fn release(
+    cg: Option<&crate::cgroups::Cgroup>,
+    pid: Pid,
+    sock: &SyncSocket,
+) -> Result<(), ContainerError> {
+    if let Some(cg) = cg {
+        cg.add_pid(pid.as_raw())?;
+    }
     sock.send(&Msg::Go)?;
     match sock.recv()? {
         None => Ok(()),

@@ -122,7 +122,11 @@ impl Runtime {
     pub fn load(&self, id: &str) -> Result<Loaded, ContainerError> {
         let id = ContainerId::new(id)?;
         let record = self.state.load(&id)?;
-        let cgroup = Cgroup::new(&Layout::detect()?, &record.cgroup_path);
+        let layout = match &record.cgroup_layout {
+            Some(l) => l.clone(),
+            None => Layout::detect()?,
+        };
+        let cgroup = Cgroup::new(&layout, &record.cgroup_path);
         let fifo = self.fifo_path(&id).exists();
         let status = status_of(&self.proc_root, &record, fifo, cgroup.is_frozen());
         Ok(Loaded {

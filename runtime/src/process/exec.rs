@@ -1,18 +1,22 @@
 //! A process joining a running container (`exec`): the intermediate child of
 //! [`super::spawn`] has already entered every namespace of the container's init; this child
-//! waits until the parent has put it in the container's cgroup, sets up its terminal and
-//! becomes the process. The socket is close-on-exec, so the parent reads EOF on success.
+//! waits for the parent, joins the container's cgroup (on v1 by itself, see
+//! [`crate::cgroups::join`]; on v2 the parent has added it), sets up its terminal and becomes
+//! the process. The socket is close-on-exec, so the parent reads EOF on success.
 
 use std::os::fd::OwnedFd;
 
 use super::finalize::{ProcessPlan, exec_process};
 use super::{Msg, SyncSocket};
+use crate::cgroups::join::SelfJoin;
 
 /// What an exec'd process needs.
 #[derive(Debug)]
 pub struct ExecConfig<'a> {
     /// The process to become.
     pub process: &'a ProcessPlan,
+    /// The cgroup's files to join it by ourselves; `None` when the parent adds us.
+    pub cgroup_join: Option<&'a SelfJoin>,
     /// Connection to `--console-socket` for `--tty`.
     pub console: Option<&'a OwnedFd>,
     /// Terminal size.
@@ -38,6 +42,9 @@ fn setup_and_exec(
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .map_err(|e| format!("pdeathsig: {e}"))?;
     sock.expect_go().map_err(|e| e.to_string())?;
+    if let Some(join) = cfg.cgroup_join {
+        join.enter().map_err(|e| format!("join cgroup: {e}"))?;
+    }
     if let Some(c) = cfg.console {
         nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
         crate::terminal::setup_pty(c, cfg.console_size).map_err(|e| e.to_string())?;

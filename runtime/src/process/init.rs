@@ -1,5 +1,5 @@
-//! The container's init, from clone to execve: wait for the parent (uid maps, cgroup), join
-//! namespaces, build the root filesystem, set hostname and sysctls, set up the terminal,
+//! The container's init, from clone to execve: wait for the parent (uid maps), join its cgroup
+//! (on v1, see [`crate::cgroups::join`]) and namespaces, build the root filesystem, set hostname and sysctls, set up the terminal,
 //! report Ready, block on `exec.fifo` until `start`, run startContainer hooks, then
 //! [`super::finalize::exec_process`]. Runs in the cloned child only; errors before Ready go to
 //! the parent over the sync socket.
@@ -16,6 +16,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::finalize::{ProcessPlan, exec_process};
 use super::{Msg, SyncSocket};
+use crate::cgroups::join::SelfJoin;
 use crate::mounts::rootfs::{self, RootfsContext};
 use crate::namespaces::{self, NamespacePlan, NsFd};
 
@@ -34,6 +35,8 @@ pub struct InitConfig<'a> {
     pub late_joins: &'a [NsFd],
     /// The container's cgroup dirs, for `cgroup` mounts.
     pub cgroup_dirs: &'a [(String, PathBuf)],
+    /// The cgroup's files to join it by ourselves; `None` when the parent adds us.
+    pub cgroup_join: Option<&'a SelfJoin>,
     /// The process to become.
     pub process: &'a ProcessPlan,
     /// The state directory, opened O_PATH (holds exec.fifo).
@@ -72,6 +75,9 @@ fn err<E: std::fmt::Display>(op: &str) -> impl FnOnce(E) -> String + '_ {
 fn setup(cfg: &InitConfig<'_>, sock: &SyncSocket) -> Result<CString, String> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(err("pdeathsig"))?;
     sock.expect_go().map_err(|e| e.to_string())?;
+    if let Some(join) = cfg.cgroup_join {
+        join.enter().map_err(|e| format!("join cgroup: {e}"))?;
+    }
     let new_userns = cfg.ns.clone_flags.contains(CloneFlags::CLONE_NEWUSER);
     if new_userns {
         become_ns_root(cfg.spec)?;

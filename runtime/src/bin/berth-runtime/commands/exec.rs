@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::Context;
+use berth_runtime::config::from_json;
 use berth_runtime::container::ExecOptions;
 use nix::sys::wait::{WaitStatus, waitpid};
 use oci_spec::runtime::{Capability, Process};
@@ -66,8 +67,8 @@ pub struct Args {
 
 fn build_process(args: &Args, base: Option<Process>) -> anyhow::Result<Process> {
     if let Some(p) = &args.process {
-        let text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
-        return serde_json::from_str(&text).with_context(|| format!("parse {}", p.display()));
+        let bytes = std::fs::read(p).with_context(|| format!("read {}", p.display()))?;
+        return from_json(&bytes).with_context(|| format!("parse {}", p.display()));
     }
     anyhow::ensure!(
         !args.command.is_empty(),

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use berth_runtime::config::from_json;
 use oci_spec::runtime::LinuxResources;
 
 use super::Ctx;
@@ -39,14 +40,14 @@ pub struct Args {
     pub cpuset_mems: Option<String>,
 }
 
-fn from_json(path: &PathBuf) -> anyhow::Result<LinuxResources> {
+fn read_resources(path: &PathBuf) -> anyhow::Result<LinuxResources> {
     let mut text = String::new();
     if path.as_os_str() == "-" {
         std::io::stdin().read_to_string(&mut text)?;
     } else {
         text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
     }
-    serde_json::from_str(&text).context("parse --resources")
+    from_json(text.as_bytes()).context("parse --resources")
 }
 
 fn merge_flags(args: &Args, mut v: serde_json::Value) -> serde_json::Value {
@@ -80,13 +81,13 @@ fn merge_flags(args: &Args, mut v: serde_json::Value) -> serde_json::Value {
 /// Apply the new limits.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let base = match &args.resources {
-        Some(p) => from_json(p)?,
+        Some(p) => read_resources(p)?,
         None => LinuxResources::default(),
     };
     let mut v = serde_json::to_value(&base)?;
     if v.is_null() {
         v = serde_json::json!({});
     }
-    let merged: LinuxResources = serde_json::from_value(merge_flags(&args, v))?;
+    let merged: LinuxResources = from_json(&serde_json::to_vec(&merge_flags(&args, v))?)?;
     Ok(ctx.runtime.update(&args.id, &merged)?)
 }
