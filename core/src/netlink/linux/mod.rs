@@ -53,6 +53,14 @@ impl LinuxNetlink {
         Ok(Self::with(tx, ns.try_clone()?))
     }
 
+    /// Like [`LinuxNetlink::open_in`], but opens the socket on the calling thread, which enters
+    /// `ns` and goes back to `home` (see [`Netns::run_here`]): no thread, for single-threaded
+    /// plugin processes.
+    pub fn open_in_here(ns: &Netns, home: &Netns) -> Result<Self, NetlinkError> {
+        let tx = ns.run_here(home, Transport::open)??;
+        Ok(Self::with(tx, ns.try_clone()?))
+    }
+
     fn with(tx: Transport, netns: Netns) -> Self {
         let netns_id = netns::identity(netns.as_fd());
         LinuxNetlink {
