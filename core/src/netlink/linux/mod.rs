@@ -285,7 +285,14 @@ impl Netlink for LinuxNetlink {
         self.tx
             .request(addr::change(true, index, addr), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
-            .map_err(|e| e.with_op(format!("add {addr} to {}", self.describe(index))))
+            .map_err(|e| {
+                // EEXIST is routine (the bridge's gateway): spare it the lookup of the name.
+                let link = match e.errno() {
+                    Some(libc::EEXIST) => format!("link #{index}"),
+                    _ => self.describe(index),
+                };
+                e.with_op(format!("add {addr} to {link}"))
+            })
     }
 
     fn del_address(&self, index: u32, addr: IpNetwork) -> Result<(), NetlinkError> {
