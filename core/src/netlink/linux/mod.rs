@@ -12,6 +12,7 @@ mod route;
 mod socket;
 
 use std::os::fd::AsFd;
+use std::sync::Mutex;
 
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
@@ -28,6 +29,9 @@ pub struct LinuxNetlink {
     tx: Transport,
     netns: Netns,
     netns_id: Option<(u64, u64)>,
+    /// Names of the links this handle has looked up, by index, for error messages (a routine
+    /// EEXIST, like the bridge's gateway address, should not cost a lookup).
+    names: Mutex<Vec<(u32, String)>>,
 }
 
 impl std::fmt::Debug for LinuxNetlink {
@@ -67,6 +71,7 @@ impl LinuxNetlink {
             tx,
             netns,
             netns_id,
+            names: Mutex::new(Vec::new()),
         }
     }
 
@@ -77,6 +82,15 @@ impl LinuxNetlink {
 
     /// A link's name for error messages, or `#index` when it cannot be found.
     fn describe(&self, index: u32) -> String {
+        let known = self.names.lock().ok().and_then(|names| {
+            names
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, n)| n.clone())
+        });
+        if let Some(name) = known {
+            return name;
+        }
         match self.link_by_index(index) {
             Ok(Some(link)) => link.name,
             _ => format!("#{index}"),
@@ -103,7 +117,14 @@ impl LinuxNetlink {
         op: impl FnOnce() -> String,
     ) -> Result<Option<LinkInfo>, NetlinkError> {
         match self.tx.request(msg, 0) {
-            Ok(replies) => Ok(link::links_of(replies).into_iter().next()),
+            Ok(replies) => {
+                let found = link::links_of(replies).into_iter().next();
+                if let (Some(link), Ok(mut names)) = (&found, self.names.lock()) {
+                    names.retain(|(i, _)| *i != link.index);
+                    names.push((link.index, link.name.clone()));
+                }
+                Ok(found)
+            }
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e.with_op(op())),
         }
@@ -285,14 +306,7 @@ impl Netlink for LinuxNetlink {
         self.tx
             .request(addr::change(true, index, addr), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
-            .map_err(|e| {
-                // EEXIST is routine (the bridge's gateway): spare it the lookup of the name.
-                let link = match e.errno() {
-                    Some(libc::EEXIST) => format!("link #{index}"),
-                    _ => self.describe(index),
-                };
-                e.with_op(format!("add {addr} to {link}"))
-            })
+            .map_err(|e| e.with_op(format!("add {addr} to {}", self.describe(index))))
     }
 
     fn del_address(&self, index: u32, addr: IpNetwork) -> Result<(), NetlinkError> {
