@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -216,7 +217,6 @@ fn release_and_check_find_reference_written_files() {
 
 #[test]
 fn hint_is_a_link_to_the_reservation_tagged_with_its_addresses() {
-    use std::os::unix::fs::MetadataExt;
     let tmp = TempDir::new().unwrap();
     let cfg = small(tmp.path());
     add(&cfg, "c1").unwrap();
@@ -251,7 +251,6 @@ fn hint_files_of_older_versions_are_still_used() {
 
 #[test]
 fn a_released_file_is_the_next_reservation_but_never_a_linked_one() {
-    use std::os::unix::fs::MetadataExt;
     let tmp = TempDir::new().unwrap();
     let cfg = small(tmp.path());
     let dir = tmp.path().join(NET);

@@ -1,7 +1,8 @@
 //! [`LinuxNetlink`]: the real [`Netlink`] seam over one synchronous `NETLINK_ROUTE` socket.
 //!
 //! The socket is opened inside the target namespace (on a short-lived thread for another
-//! namespace) and stays bound to it, so the handle can be used from any thread. rtnetlink types
+//! namespace, or by the calling thread stepping in and back with [`LinuxNetlink::open_in_here`])
+//! and stays bound to it, so the handle can be used from any thread. rtnetlink types
 //! stay inside this module: `link`, `addr` and `route` build and decode messages, `socket` does
 //! the request/ACK/dump exchange.
 
