@@ -4,7 +4,8 @@
 //! A [`Netns`] is an open file descriptor on a namespace file (a bind mount under a netns dir
 //! such as `/run/berth/netns`, or `/proc/<pid>/ns/net`). `setns` and `unshare` change only the
 //! calling thread, so everything here that switches namespaces does it on a dedicated, short-lived
-//! thread and never on the caller's. Links, addresses and routes are left to [`crate::netlink`].
+//! thread and never on the caller's, except [`Netns::run_here`], which single-threaded plugin
+//! processes use to skip the thread. Links, addresses and routes are left to [`crate::netlink`].
 
 use std::fs;
 use std::io;
@@ -215,6 +216,23 @@ impl Netns {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+
+    /// Runs `f` on the calling thread inside this namespace, then moves the thread back to
+    /// `home`, which must be the namespace it is in now. Costs two `setns` calls instead of a
+    /// thread, for single-threaded, short-lived processes such as the CNI plugins (a socket
+    /// opened by `f` stays bound to this namespace). Anything else should use
+    /// [`Netns::run_in`], which never moves the caller. If the thread cannot go back home the
+    /// process aborts: whatever it did next would happen in the wrong namespace.
+    pub fn run_here<T>(&self, home: &Netns, f: impl FnOnce() -> T) -> Result<T, NetnsError> {
+        nix::sched::setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET)
+            .map_err(NetnsError::sys("enter netns", &self.path))?;
+        let out = f();
+        if let Err(e) = nix::sched::setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET) {
+            tracing::error!(%e, home = %home.path.display(), "cannot return to the home netns");
+            std::process::abort();
+        }
+        Ok(out)
     }
 
     /// Whether both handles refer to the same namespace (same device and inode).

@@ -73,6 +73,49 @@ fn netns_run_in_enters_the_namespace_only_on_its_thread() {
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn netns_run_here_returns_home_and_its_socket_stays_inside() {
+    let ns = TestNetns::new("runhere");
+    let me = Netns::current().unwrap();
+    let inside = ns
+        .netns()
+        .run_here(&me, || Netns::current().unwrap())
+        .unwrap();
+    assert!(inside.same_as(ns.netns()));
+    assert!(Netns::current().unwrap().same_as(&me));
+    // A handle opened this way acts on the namespace it was opened in, from the home one.
+    let nl = LinuxNetlink::open_in_here(ns.netns(), &me).unwrap();
+    assert!(Netns::current().unwrap().same_as(&me));
+    nl.create_veth_with(&berth_core::netlink::VethSpec {
+        name: "here0",
+        peer: "here1",
+        peer_ns: ns.netns().as_fd(),
+        mtu: None,
+        peer_mac: None,
+        master: None,
+        up: false,
+    })
+    .unwrap();
+    assert!(ns.netlink().link_by_name("here0").unwrap().is_some());
+    assert!(
+        LinuxNetlink::new()
+            .unwrap()
+            .link_by_name("here0")
+            .unwrap()
+            .is_none()
+    );
+    // Both ends have one queue each way (not one per CPU, cut back to one).
+    for end in ["here0", "here1"] {
+        let out = ns.run("ip", &["-d", "link", "show", end]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("numtxqueues 1 numrxqueues 1"),
+            "{end}: {text}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn test_netns_has_lo_up_and_runs_commands_inside() {
     let ns = TestNetns::new("lo");
     let lo = ns.netlink().link_by_name("lo").unwrap().unwrap();

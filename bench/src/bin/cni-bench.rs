@@ -7,6 +7,9 @@
 //!
 //! Usage: cni-bench [--suite plugins|firewall|all] [--runs N] [--scale N] [--ref-dir DIR]
 //!                  [--berth-dir DIR]
+//!
+//! berth's plugins come from `target/plugins` by default, where `scripts/build-plugins.sh` puts
+//! the shipped (static) build; `--berth-dir target/release` times the plain cargo build.
 #![allow(clippy::print_stdout)] // the report is this program's output
 
 use std::path::{Path, PathBuf};
@@ -32,7 +35,7 @@ fn parse_opts() -> anyhow::Result<Opts> {
         runs: 30,
         scale: 1000,
         ref_dir: "/usr/lib/cni".into(),
-        berth_dir: "target/release".into(),
+        berth_dir: "target/plugins".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -46,7 +49,12 @@ fn parse_opts() -> anyhow::Result<Opts> {
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
-    o.berth_dir = std::fs::canonicalize(&o.berth_dir)?;
+    o.berth_dir = std::fs::canonicalize(&o.berth_dir).with_context(|| {
+        format!(
+            "berth plugin dir {}: run scripts/build-plugins.sh, or pass --berth-dir",
+            o.berth_dir.display()
+        )
+    })?;
     Ok(o)
 }
 
@@ -327,6 +335,11 @@ fn report_fw(name: &str, reference: &[Vec<Duration>; 2], berth: &[Vec<Duration>;
 }
 
 fn run(o: &Opts, world: &World) -> anyhow::Result<()> {
+    println!(
+        "Reference plugins from `{}`, berth's from `{}`.\n",
+        o.ref_dir.display(),
+        o.berth_dir.display()
+    );
     if o.suite != "firewall" {
         run_plugins(o, world)?;
     }

@@ -5,23 +5,36 @@
 //! <dataDir>/<network>/lock                  flock(LOCK_EX) held for every operation
 //! <dataDir>/<network>/<ip>                  "<containerID>\r\n<ifname>" (old files: "<containerID>")
 //! <dataDir>/<network>/last_reserved_ip.<n>  last address handed out from range set n
-//! <dataDir>/<network>/by-id/<id>:<ifname>   berth only: the addresses of one attachment, one a line
+//! <dataDir>/<network>/by-id/<id>:<ifname>   berth only: a hard link to the attachment's first
+//!                                           <ip> file, whose `user.berth.ips` xattr lists its
+//!                                           addresses, one a line
+//! <dataDir>/<network>/.reserving            berth only: scratch file for the next reservation
 //! ```
 //!
 //! The `<ip>` files are the source of truth. The `by-id` hints make re-ADD, CHECK and DEL O(1);
 //! they are verified against the `<ip>` files before use, so a stale hint (for instance after the
-//! reference plugin released the address) is harmless. Reservations are written to a temporary
-//! file first and then hard-linked into place, so a crash never leaves a half-written `<ip>` file;
-//! an empty `<ip>` file (left by a crashed reference plugin) is treated as free.
+//! reference plugin released the address) is harmless. Older berth versions wrote hints as plain
+//! files listing the addresses, and berth still does on file systems without user xattrs; both
+//! forms are read. Reservations are written to the scratch file first and then hard-linked into
+//! place, so a crash never leaves a half-written `<ip>` file; an empty `<ip>` file (left by a
+//! crashed reference plugin) is treated as free.
+//!
+//! Creating an inode is the slowest step of an ADD on ext4 (hundreds of microseconds on a busy
+//! file system without a journal, where the allocator skips recently freed inodes), so an ADD
+//! creates at most one: a hint is a link, not a file, and a released `<ip>` file becomes the
+//! next scratch file instead of being deleted. Small files are rewritten in place rather than
+//! truncated, since ext4 flushes a file truncated to zero when it is closed.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::net::IpAddr;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use nix::fcntl::{Flock, FlockArg};
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, Flock, FlockArg, RenameFlags, renameat2};
 
 use super::error::IpamError;
 
@@ -29,6 +42,8 @@ const LOCK_FILE: &str = "lock";
 const LAST_RESERVED_PREFIX: &str = "last_reserved_ip.";
 const TMP_FILE: &str = ".reserving";
 const HINT_DIR: &str = "by-id";
+/// The xattr on a hint's inode that lists the attachment's addresses.
+const HINT_XATTR: &str = "user.berth.ips";
 
 /// Who holds a reserved address, as read from its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +130,7 @@ impl Store {
     }
 
     /// Reserves the first free address of `candidates` for (`id`, `ifname`); `Ok(None)` when all
-    /// are taken. The contents are written once to a temporary file that is then hard-linked to
+    /// are taken. The contents are written once to the scratch file, which is then hard-linked to
     /// each candidate's name until one link succeeds, so a reservation file is never partial.
     pub(crate) fn reserve_first(
         &self,
@@ -124,11 +139,33 @@ impl Store {
         ifname: &str,
     ) -> Result<Option<IpAddr>, IpamError> {
         let tmp = self.dir.join(TMP_FILE);
-        fs::write(&tmp, format!("{id}\r\n{ifname}"))
+        self.write_scratch(&tmp, format!("{id}\r\n{ifname}").as_bytes())
             .map_err(|e| IpamError::io("write reservation", &tmp, e))?;
         let result = self.link_first(&tmp, candidates);
-        remove_if_present(&tmp, "remove temporary reservation")?;
+        // Once linked, the scratch file is the reservation; unlinked, it stays for the next one.
+        if !matches!(result, Ok(None)) {
+            remove_if_present(&tmp, "remove temporary reservation")?;
+        }
         result
+    }
+
+    /// Writes `contents` to the scratch file, reusing the inode a released reservation left
+    /// there. A scratch file still linked elsewhere (a crash between linking and unlinking it, or
+    /// between releasing an address and removing its hint) is replaced, never written through.
+    fn write_scratch(&self, tmp: &Path, contents: &[u8]) -> io::Result<()> {
+        let open = || {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(tmp)
+        };
+        let mut file = open()?;
+        if file.metadata()?.nlink() > 1 {
+            fs::remove_file(tmp)?;
+            file = open()?;
+        }
+        replace_contents(&file, contents)
     }
 
     fn link_first(
@@ -173,9 +210,22 @@ impl Store {
         }
     }
 
-    /// Deletes the reservation of `ip`; done when it is already gone.
+    /// Deletes the reservation of `ip`; done when it is already gone. The file becomes the
+    /// scratch file for the next reservation when there is none yet (an inode saved).
     pub(crate) fn remove(&self, ip: IpAddr) -> Result<(), IpamError> {
-        remove_if_present(&self.ip_path(ip), "remove reservation")
+        let path = self.ip_path(ip);
+        let tmp = self.dir.join(TMP_FILE);
+        match renameat2(
+            AT_FDCWD,
+            &path,
+            AT_FDCWD,
+            &tmp,
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) | Err(Errno::ENOENT) => Ok(()),
+            // EEXIST: a scratch file is there already; EINVAL: no RENAME_NOREPLACE here.
+            Err(_) => remove_if_present(&path, "remove reservation"),
+        }
     }
 
     /// Every reservation file: the address and its holder (`None` for empty files).
@@ -211,43 +261,79 @@ impl Store {
     /// Records `ip` as the last address handed out from range set `set`.
     pub(crate) fn set_last_reserved(&self, set: usize, ip: IpAddr) -> Result<(), IpamError> {
         let path = self.dir.join(format!("{LAST_RESERVED_PREFIX}{set}"));
-        fs::write(&path, ip.to_string())
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .and_then(|file| replace_contents(&file, ip.to_string().as_bytes()))
             .map_err(|e| IpamError::io("write last reserved ip", &path, e))
     }
 
     /// The addresses the hint of (`id`, `ifname`) lists; unverified, possibly stale.
     pub(crate) fn hint(&self, id: &str, ifname: &str) -> Result<Option<Vec<IpAddr>>, IpamError> {
         let path = self.hint_path(id, ifname)?;
-        match fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(
-                text.lines().filter_map(|l| l.trim().parse().ok()).collect(),
-            )),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(IpamError::io("read attachment hint", &path, e)),
-        }
+        let text = match xattr::get(&path, HINT_XATTR) {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            // A hint file of an older berth, or one written without xattrs, lists the addresses
+            // as its contents (a link without its xattr yields none).
+            Ok(None) | Err(_) => match fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(IpamError::io("read attachment hint", &path, e)),
+            },
+        };
+        Ok(Some(
+            text.lines().filter_map(|l| l.trim().parse().ok()).collect(),
+        ))
     }
 
-    /// Replaces the hint of (`id`, `ifname`) with `ips` (removes it when `ips` is empty).
+    /// Replaces the hint of (`id`, `ifname`) with `ips` (removes it when `ips` is empty): tags
+    /// the first address's reservation file with the list, then links the hint to it. Where the
+    /// file system has no user xattrs, the hint is a file listing the addresses instead.
     pub(crate) fn write_hint(
         &self,
         id: &str,
         ifname: &str,
         ips: &[IpAddr],
     ) -> Result<(), IpamError> {
-        if ips.is_empty() {
+        let Some(&first) = ips.first() else {
             return self.remove_hint(id, ifname);
-        }
+        };
         let path = self.hint_path(id, ifname)?;
         let text: String = ips.iter().map(|ip| format!("{ip}\n")).collect();
-        match fs::write(&path, &text) {
+        let target = self.ip_path(first);
+        match xattr::set(&target, HINT_XATTR, text.as_bytes()) {
+            Ok(()) => self.in_hint_dir(&path, || match fs::hard_link(&target, &path) {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    fs::remove_file(&path)?;
+                    fs::hard_link(&target, &path)
+                }
+                other => other,
+            }),
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                self.in_hint_dir(&path, || fs::write(&path, &text))
+            }
+            Err(e) => Err(IpamError::io("tag reservation", &target, e)),
+        }
+    }
+
+    /// Runs `write`, creating the hint directory and retrying once when it is missing.
+    fn in_hint_dir(
+        &self,
+        path: &Path,
+        write: impl Fn() -> io::Result<()>,
+    ) -> Result<(), IpamError> {
+        match write() {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let dir = self.dir.join(HINT_DIR);
                 fs::create_dir_all(&dir).map_err(|e| IpamError::io("create hint dir", &dir, e))?;
-                fs::write(&path, &text)
+                write()
             }
             other => other,
         }
-        .map_err(|e| IpamError::io("write attachment hint", &path, e))
+        .map_err(|e| IpamError::io("write attachment hint", path, e))
     }
 
     /// Deletes the hint of (`id`, `ifname`); done when it is already gone.
@@ -306,6 +392,12 @@ pub(crate) fn check_component(what: &'static str, name: &str) -> Result<(), Ipam
         });
     }
     Ok(())
+}
+
+/// Makes `contents` the whole of `file`, writing in place instead of truncating first.
+fn replace_contents(file: &File, contents: &[u8]) -> io::Result<()> {
+    file.write_all_at(contents, 0)?;
+    file.set_len(contents.len() as u64)
 }
 
 fn remove_if_present(path: &Path, op: &'static str) -> Result<(), IpamError> {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -212,6 +213,90 @@ fn release_and_check_find_reference_written_files() {
         (res[0].id.as_str(), res[0].ifname.as_deref()),
         ("keep", Some("eth0"))
     );
+}
+
+#[test]
+fn hint_is_a_link_to_the_reservation_tagged_with_its_addresses() {
+    let tmp = TempDir::new().unwrap();
+    let cfg = small(tmp.path());
+    add(&cfg, "c1").unwrap();
+    let dir = tmp.path().join(NET);
+    let (hint, file) = (dir.join("by-id/c1:eth0"), dir.join("10.0.0.2"));
+    assert_eq!(
+        fs::metadata(&hint).unwrap().ino(),
+        fs::metadata(&file).unwrap().ino()
+    );
+    // The reference plugin reads the hint as one more file of the attachment.
+    assert_eq!(fs::read_to_string(&hint).unwrap(), "c1\r\neth0");
+    let tag = xattr::get(&hint, "user.berth.ips").unwrap().unwrap();
+    assert_eq!(tag, b"10.0.0.2\n");
+    release(NET, &cfg, "c1", "eth0").unwrap();
+    assert!(!hint.exists() && !file.exists());
+}
+
+#[test]
+fn hint_files_of_older_versions_are_still_used() {
+    let tmp = TempDir::new().unwrap();
+    let cfg = small(tmp.path());
+    let dir = tmp.path().join(NET);
+    fs::create_dir_all(dir.join("by-id")).unwrap();
+    fs::write(dir.join("10.0.0.4"), "c1\r\neth0").unwrap();
+    fs::write(dir.join("by-id/c1:eth0"), "10.0.0.4\n").unwrap();
+    // Re-ADD finds the address through the old hint, and rewrites the hint in the new form.
+    assert_eq!(add(&cfg, "c1").unwrap(), "10.0.0.4");
+    let tag = xattr::get(dir.join("by-id/c1:eth0"), "user.berth.ips").unwrap();
+    assert_eq!(tag.as_deref(), Some(&b"10.0.0.4\n"[..]));
+    assert_eq!(check(NET, &cfg, "c1", "eth0").unwrap(), [ip("10.0.0.4")]);
+}
+
+#[test]
+fn a_released_file_is_the_next_reservation_but_never_a_linked_one() {
+    let tmp = TempDir::new().unwrap();
+    let cfg = small(tmp.path());
+    let dir = tmp.path().join(NET);
+    add(&cfg, "a-long-container-id").unwrap();
+    let ino = fs::metadata(dir.join("10.0.0.2")).unwrap().ino();
+    release(NET, &cfg, "a-long-container-id", "eth0").unwrap();
+    assert_eq!(fs::metadata(dir.join(".reserving")).unwrap().ino(), ino);
+    assert_eq!(add(&cfg, "b").unwrap(), "10.0.0.3");
+    assert_eq!(fs::metadata(dir.join("10.0.0.3")).unwrap().ino(), ino);
+    assert_eq!(
+        fs::read_to_string(dir.join("10.0.0.3")).unwrap(),
+        "b\r\neth0"
+    );
+    assert!(!dir.join(".reserving").exists());
+    // A scratch file still linked to a reservation (a crash between two steps) is replaced,
+    // not written through.
+    fs::hard_link(dir.join("10.0.0.3"), dir.join(".reserving")).unwrap();
+    assert_eq!(add(&cfg, "c").unwrap(), "10.0.0.4");
+    assert_eq!(
+        fs::read_to_string(dir.join("10.0.0.3")).unwrap(),
+        "b\r\neth0"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("10.0.0.4")).unwrap(),
+        "c\r\neth0"
+    );
+    assert_eq!(
+        reservations(NET, &cfg).unwrap().len(),
+        2,
+        "{:?}",
+        ip_files(tmp.path())
+    );
+}
+
+#[test]
+fn last_reserved_ip_is_rewritten_whole_when_it_gets_shorter() {
+    let tmp = TempDir::new().unwrap();
+    let cfg = cfg_with(tmp.path(), json!([[{"subnet": "10.0.0.0/24"}]]));
+    let dir = tmp.path().join(NET);
+    allocate(NET, &cfg, "a", "eth0", &[ip("10.0.0.100")]).unwrap();
+    allocate(NET, &cfg, "b", "eth0", &[ip("10.0.0.9")]).unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.join("last_reserved_ip.0")).unwrap(),
+        "10.0.0.9"
+    );
+    assert_eq!(add(&cfg, "c").unwrap(), "10.0.0.10");
 }
 
 #[test]

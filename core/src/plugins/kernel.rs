@@ -18,14 +18,13 @@ pub(crate) struct Handles {
 }
 
 /// Opens the container's namespace (code 3 when it is gone, 4 when the path is not a netns) and
-/// netlink handles on both sides.
+/// netlink handles on both sides. The plugin process is single-threaded, so the container's
+/// socket is opened by stepping the main thread into the namespace and back (no thread).
 pub(crate) fn open(netns: &Path) -> Result<Handles, CniError> {
     let ns = open_netns(netns)?;
-    tracing::trace!("netns opened");
-    let ctr = LinuxNetlink::open_in(&ns)?;
-    tracing::trace!("container netlink opened");
     let host = LinuxNetlink::new()?;
-    tracing::trace!("host netlink opened");
+    let ctr = LinuxNetlink::open_in_here(&ns, host.netns())?;
+    tracing::trace!("netlink opened on both sides");
     Ok(Handles { host, ns, ctr })
 }
 
@@ -55,7 +54,7 @@ pub(crate) fn open_netns_for_del(netns: Option<&Path>) -> Result<Option<Netns>, 
 /// A netlink handle inside the container's netns for DEL, or `None` when the netns is gone.
 pub(crate) fn open_ctr_for_del(netns: Option<&Path>) -> Result<Option<LinuxNetlink>, CniError> {
     match open_netns_for_del(netns)? {
-        Some(ns) => Ok(Some(LinuxNetlink::open_in(&ns)?)),
+        Some(ns) => Ok(Some(LinuxNetlink::open_in_here(&ns, &Netns::current()?)?)),
         None => Ok(None),
     }
 }

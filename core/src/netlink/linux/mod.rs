@@ -1,7 +1,8 @@
 //! [`LinuxNetlink`]: the real [`Netlink`] seam over one synchronous `NETLINK_ROUTE` socket.
 //!
 //! The socket is opened inside the target namespace (on a short-lived thread for another
-//! namespace) and stays bound to it, so the handle can be used from any thread. rtnetlink types
+//! namespace, or by the calling thread stepping in and back with [`LinuxNetlink::open_in_here`])
+//! and stays bound to it, so the handle can be used from any thread. rtnetlink types
 //! stay inside this module: `link`, `addr` and `route` build and decode messages, `socket` does
 //! the request/ACK/dump exchange.
 
@@ -12,6 +13,7 @@ mod route;
 mod socket;
 
 use std::os::fd::AsFd;
+use std::sync::Mutex;
 
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
@@ -28,6 +30,9 @@ pub struct LinuxNetlink {
     tx: Transport,
     netns: Netns,
     netns_id: Option<(u64, u64)>,
+    /// Names of the links this handle has looked up, by index, for error messages (a routine
+    /// EEXIST, like the bridge's gateway address, should not cost a lookup).
+    names: Mutex<Vec<(u32, String)>>,
 }
 
 impl std::fmt::Debug for LinuxNetlink {
@@ -53,12 +58,21 @@ impl LinuxNetlink {
         Ok(Self::with(tx, ns.try_clone()?))
     }
 
+    /// Like [`LinuxNetlink::open_in`], but opens the socket on the calling thread, which enters
+    /// `ns` and goes back to `home` (see [`Netns::run_here`]): no thread, for single-threaded
+    /// plugin processes.
+    pub fn open_in_here(ns: &Netns, home: &Netns) -> Result<Self, NetlinkError> {
+        let tx = ns.run_here(home, Transport::open)??;
+        Ok(Self::with(tx, ns.try_clone()?))
+    }
+
     fn with(tx: Transport, netns: Netns) -> Self {
         let netns_id = netns::identity(netns.as_fd());
         LinuxNetlink {
             tx,
             netns,
             netns_id,
+            names: Mutex::new(Vec::new()),
         }
     }
 
@@ -69,6 +83,15 @@ impl LinuxNetlink {
 
     /// A link's name for error messages, or `#index` when it cannot be found.
     fn describe(&self, index: u32) -> String {
+        let known = self.names.lock().ok().and_then(|names| {
+            names
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, n)| n.clone())
+        });
+        if let Some(name) = known {
+            return name;
+        }
         match self.link_by_index(index) {
             Ok(Some(link)) => link.name,
             _ => format!("#{index}"),
@@ -95,7 +118,14 @@ impl LinuxNetlink {
         op: impl FnOnce() -> String,
     ) -> Result<Option<LinkInfo>, NetlinkError> {
         match self.tx.request(msg, 0) {
-            Ok(replies) => Ok(link::links_of(replies).into_iter().next()),
+            Ok(replies) => {
+                let found = link::links_of(replies).into_iter().next();
+                if let (Some(link), Ok(mut names)) = (&found, self.names.lock()) {
+                    names.retain(|(i, _)| *i != link.index);
+                    names.push((link.index, link.name.clone()));
+                }
+                Ok(found)
+            }
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e.with_op(op())),
         }
