@@ -259,6 +259,9 @@ fn bridge_options_hairpin_and_mtu_are_applied() {
     );
     let detail = host.run_ok("bridge", &["-d", "link", "show", "dev", &host_veth]);
     assert!(detail.contains("hairpin on"), "{detail}");
+    // The bridge berth made has multicast snooping off (see new_bridge in core's netlink).
+    let br = host.run_ok("ip", &["-d", "link", "show", "dev", "br-test"]);
+    assert!(br.contains("mcast_snooping 0"), "{br}");
 }
 
 /// This machine's kernel is built without bridge VLAN filtering; a `vlan` config must then fail

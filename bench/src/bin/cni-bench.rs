@@ -175,6 +175,18 @@ fn report_scale(name: &str, times: &[Duration]) {
     let k = times.len().min(10);
     let first = median(&times[..k]);
     let last = median(&times[times.len() - k..]);
+    if std::env::var_os("CNI_BENCH_SHAPE").is_some() {
+        let shape: Vec<String> = (0..times.len())
+            .step_by(100)
+            .map(|i| ms(median(&times[i..(i + k).min(times.len())])))
+            .collect();
+        eprintln!("{name}: every 100th: {}", shape.join(" "));
+        let tail: Vec<String> = times[times.len().saturating_sub(30)..]
+            .iter()
+            .map(|t| ms(*t))
+            .collect();
+        eprintln!("{name}: last 30: {}", tail.join(" "));
+    }
     println!(
         "| {name} | {} | {} | {} | {} |",
         times.len(),

@@ -90,7 +90,7 @@ pub(super) fn dump() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(LinkMessage::default())
 }
 
-/// RTM_NEWLINK for a bridge.
+/// RTM_NEWLINK for a bridge, multicast snooping off.
 pub(super) fn new_bridge(
     name: &str,
     mtu: Option<u32>,
@@ -100,13 +100,17 @@ pub(super) fn new_bridge(
     let mut attrs = vec![LinkAttribute::IfName(name.to_owned())];
     attrs.extend(mtu.map(LinkAttribute::Mtu));
     attrs.extend(mac.map(|m| LinkAttribute::Address(m.0.to_vec())));
-    let mut info = vec![NlLinkInfo::Kind(InfoKind::Bridge)];
+    // Multicast snooping off: no IGMP/MLD querier runs on a container bridge, and without one
+    // the kernel floods multicast to every port anyway, while with snooping on every new port
+    // re-arms a multicast timer on every other port (with 1000 ports, ~1 ms more per ADD).
+    let mut data = vec![InfoBridge::MulticastSnooping(false)];
     if vlan_filtering {
-        info.push(NlLinkInfo::Data(InfoData::Bridge(vec![
-            InfoBridge::VlanFiltering(true),
-        ])));
+        data.push(InfoBridge::VlanFiltering(true));
     }
-    attrs.push(LinkAttribute::LinkInfo(info));
+    attrs.push(LinkAttribute::LinkInfo(vec![
+        NlLinkInfo::Kind(InfoKind::Bridge),
+        NlLinkInfo::Data(InfoData::Bridge(data)),
+    ]));
     RouteNetlinkMessage::NewLink(message(0, attrs))
 }
 
