@@ -208,15 +208,19 @@ impl Store {
     }
 
     /// `berth commit`: the container's changes become a new layer over `image` (the image the
-    /// container was created from), unpacked and recorded as a new image.
+    /// container was created from), unpacked and recorded as a new image. `skip_empty`: paths
+    /// left out when they are empty files (mount points berth made).
     pub fn commit(
         &self,
         container: &RwLayerId,
         image: &Digest,
         opts: &ImageOptions,
+        skip_empty: &[PathBuf],
     ) -> Result<Digest, StoreError> {
         let mut tmp = self.images.blobs().temp_file()?;
-        self.layers.driver().diff(container, tmp.as_file_mut())?;
+        self.layers
+            .driver()
+            .diff(container, tmp.as_file_mut(), skip_empty)?;
         let f = File::open(tmp.path()).map_err(|source| StorageError::Io {
             op: "reopen diff",
             path: tmp.path().into(),

@@ -232,6 +232,8 @@ fn commit_then_run_the_committed_image(driver: DriverKind) {
     );
     // Replace a directory wholesale: overlay marks the new one opaque.
     run_in(&r1, "rm -rf /etc && mkdir /etc && echo only > /etc/only");
+    // An empty mount point as the runtime leaves one for /etc/hosts: left out of the commit.
+    run_in(&r1, ": > /etc/hosts");
     let committed = w
         .store
         .commit(
@@ -242,6 +244,7 @@ fn commit_then_run_the_committed_image(driver: DriverKind) {
                 comment: Some("snapshot".into()),
                 ..Default::default()
             },
+            &berth_engine::container::files::made_mount_points(),
         )
         .unwrap();
     assert_eq!(w.store.images().resolve("snap:1").unwrap(), committed);

@@ -105,6 +105,21 @@ pub fn resolv_conf(host: &str, keep_loopback: bool) -> String {
     out
 }
 
+/// The files berth writes per container and bind-mounts over `/etc/<name>`.
+pub const ETC_FILES: [&str; 3] = ["hosts", "resolv.conf", "hostname"];
+
+/// The mount points berth may have created as empty files in the container's writable layer
+/// (relative to the root): `berth commit` leaves them out, as Docker keeps them in a separate
+/// init layer.
+pub fn made_mount_points() -> Vec<std::path::PathBuf> {
+    let mut out: Vec<std::path::PathBuf> = ETC_FILES
+        .iter()
+        .map(|f| std::path::Path::new("etc").join(f))
+        .collect();
+    out.push(super::init::INIT_TARGET.trim_start_matches('/').into());
+    out
+}
+
 /// Writes `hosts`, `resolv.conf` and `hostname` into `dir`.
 pub fn write_all(
     dir: &Path,

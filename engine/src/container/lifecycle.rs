@@ -172,7 +172,7 @@ fn write_bundle(
         .collect();
     let dir = eng.containers.dir(&rec.id);
     files::write_all(&dir, &hostname, &rec.name, &addrs, host)?;
-    let mut binds: Vec<Bind> = ["hosts", "resolv.conf", "hostname"]
+    let mut binds: Vec<Bind> = files::ETC_FILES
         .iter()
         .map(|f| Bind {
             source: dir.join(f),

@@ -20,6 +20,7 @@ pub struct LayerWriter<'a> {
     tar: Option<tar::Builder<&'a mut dyn Write>>,
     links: HashMap<(u64, u64), PathBuf>,
     content_size: u64,
+    skip_empty: Vec<PathBuf>,
 }
 
 fn werr(source: io::Error) -> StorageError {
@@ -37,7 +38,14 @@ impl<'a> LayerWriter<'a> {
             tar: out.map(tar::Builder::new),
             links: HashMap::new(),
             content_size: 0,
+            skip_empty: Vec::new(),
         }
+    }
+
+    /// Leaves out these paths (relative to the root) when they are empty regular files.
+    pub fn skipping_empty(mut self, paths: &[PathBuf]) -> Self {
+        self.skip_empty = paths.to_vec();
+        self
     }
 
     /// Bytes of regular-file content added so far (hard links once).
@@ -48,6 +56,9 @@ impl<'a> LayerWriter<'a> {
     /// Adds the file at `full` as `rel`.
     pub fn add(&mut self, full: &Path, rel: &Path, m: &fs::Metadata) -> Result<(), StorageError> {
         let ft = m.file_type();
+        if ft.is_file() && m.len() == 0 && self.skip_empty.iter().any(|p| p == rel) {
+            return Ok(());
+        }
         if !ft.is_dir() && m.nlink() > 1 {
             if let Some(first) = self.links.get(&(m.dev(), m.ino())).cloned() {
                 let Some(tar) = self.tar.as_mut() else {

@@ -114,7 +114,14 @@ pub trait StorageDriver: Send + Sync {
 
     /// Writes the container's changes against its parent as a layer tar (deletions as
     /// `.wh.` whiteouts, replaced directories with `.wh..wh..opq`).
-    fn diff(&self, id: &RwLayerId, out: &mut dyn Write) -> Result<(), StorageError>;
+    /// `skip_empty` (paths relative to the root) are left out when they are empty regular
+    /// files: the mount points berth itself made for files it bind-mounts (`/etc/hosts`…).
+    fn diff(
+        &self,
+        id: &RwLayerId,
+        out: &mut dyn Write,
+        skip_empty: &[PathBuf],
+    ) -> Result<(), StorageError>;
 
     /// Bytes of regular-file content the container added or changed.
     fn rw_size(&self, id: &RwLayerId) -> Result<u64, StorageError>;

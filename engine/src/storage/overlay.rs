@@ -205,9 +205,14 @@ impl<M: Mounter> StorageDriver for OverlayDriver<M> {
             .map_err(StorageError::io("remove container layer", &home))
     }
 
-    fn diff(&self, id: &RwLayerId, out: &mut dyn Write) -> Result<(), StorageError> {
+    fn diff(
+        &self,
+        id: &RwLayerId,
+        out: &mut dyn Write,
+        skip_empty: &[PathBuf],
+    ) -> Result<(), StorageError> {
         let upper = self.existing_rw(id)?.join("diff");
-        let mut w = LayerWriter::new(Some(out));
+        let mut w = LayerWriter::new(Some(out)).skipping_empty(skip_empty);
         overlay_diff(&upper, &mut w)?;
         w.finish().map(drop)
     }

@@ -339,7 +339,7 @@ fn vfs_container_is_copy_on_write_and_its_diff_rebuilds_it() {
     assert_eq!(store.driver().rw_size(&c2).unwrap(), 0);
 
     let mut diff = Vec::new();
-    store.driver().diff(&c1, &mut diff).unwrap();
+    store.driver().diff(&c1, &mut diff, &[]).unwrap();
     let mut all = ids.clone();
     all.push(Digest::of_bytes(&diff));
     let mut blobs2 = blobs;

@@ -50,11 +50,16 @@ impl VfsDriver {
         }
     }
 
-    fn diff_into(&self, id: &RwLayerId, out: Option<&mut dyn Write>) -> Result<u64, StorageError> {
+    fn diff_into(
+        &self,
+        id: &RwLayerId,
+        out: Option<&mut dyn Write>,
+        skip_empty: &[PathBuf],
+    ) -> Result<u64, StorageError> {
         let home = self.existing_rw(id)?;
         let parent = self.rw_parent(id)?;
         let lower = parent.map(|p| self.layer_dir(&p));
-        let mut w = LayerWriter::new(out);
+        let mut w = LayerWriter::new(out).skipping_empty(skip_empty);
         tree_diff(lower.as_deref(), &home.join("rootfs"), &mut w)?;
         w.finish()
     }
@@ -139,12 +144,17 @@ impl StorageDriver for VfsDriver {
             .map_err(StorageError::io("remove container layer", &home))
     }
 
-    fn diff(&self, id: &RwLayerId, out: &mut dyn Write) -> Result<(), StorageError> {
-        self.diff_into(id, Some(out)).map(drop)
+    fn diff(
+        &self,
+        id: &RwLayerId,
+        out: &mut dyn Write,
+        skip_empty: &[PathBuf],
+    ) -> Result<(), StorageError> {
+        self.diff_into(id, Some(out), skip_empty).map(drop)
     }
 
     fn rw_size(&self, id: &RwLayerId) -> Result<u64, StorageError> {
-        self.diff_into(id, None)
+        self.diff_into(id, None, &[])
     }
 
     fn rw_parent(&self, id: &RwLayerId) -> Result<Option<Digest>, StorageError> {

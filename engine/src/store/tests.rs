@@ -42,7 +42,7 @@ fn commit_of_a_vfs_container_gives_an_image_with_its_changes_and_deletions() {
         }
     );
 
-    let committed = s.commit(&c, &base, &opts("snap")).unwrap();
+    let committed = s.commit(&c, &base, &opts("snap"), &[]).unwrap();
     let c2 = RwLayerId::new("c2").unwrap();
     s.create_container_root(&c2, "snap").unwrap();
     let r2 = s.mount_container_root(&c2).unwrap();
@@ -146,4 +146,31 @@ fn an_import_whose_layer_cannot_be_unpacked_leaves_no_image() {
         3,
         "config, manifest, layer"
     );
+}
+
+#[test]
+fn commit_leaves_out_the_empty_mount_points_berth_made_and_nothing_else() {
+    let t = tempfile::tempdir().unwrap();
+    let s = Store::open(t.path(), DriverKind::Vfs).unwrap();
+    let tar = TarBuilder::new().file("etc/os", b"base").build();
+    let base = s.import(&tar[..], &opts("base")).unwrap();
+    let c = RwLayerId::new("c1").unwrap();
+    s.create_container_root(&c, "base").unwrap();
+    let root = s.mount_container_root(&c).unwrap();
+    // Mount points as the runtime leaves them (empty), one that is not empty, and an empty
+    // file the container made itself.
+    fs::write(root.join("etc/hosts"), b"").unwrap();
+    fs::write(root.join("etc/hostname"), b"mine\n").unwrap();
+    fs::write(root.join("etc/empty"), b"").unwrap();
+    let skip = crate::container::files::made_mount_points();
+    s.commit(&c, &base, &opts("snap"), &skip).unwrap();
+    let c2 = RwLayerId::new("c2").unwrap();
+    s.create_container_root(&c2, "snap").unwrap();
+    let r2 = s.mount_container_root(&c2).unwrap();
+    assert!(
+        !r2.join("etc/hosts").exists(),
+        "an empty mount point was committed"
+    );
+    assert_eq!(fs::read(r2.join("etc/hostname")).unwrap(), b"mine\n");
+    assert!(r2.join("etc/empty").is_file());
 }

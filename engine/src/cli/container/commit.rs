@@ -24,6 +24,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         reference: args.reference.as_deref().map(str::parse).transpose()?,
         ..Default::default()
     };
-    let id = store.commit(&RwLayerId::new(&rec.id)?, &image, &opts)?;
+    let skip = crate::container::files::made_mount_points();
+    let id = store.commit(&RwLayerId::new(&rec.id)?, &image, &opts, &skip)?;
     ctx.print(&id.to_string())
 }
