@@ -136,7 +136,7 @@ pub enum Command {
     /// Stop running containers
     Stop(container::stop::Args),
     /// Stop and start containers again
-    Restart(container::restart::Args),
+    Restart(container::stop::Args),
     /// Send a signal to running containers
     Kill(container::kill::Args),
     /// Remove containers

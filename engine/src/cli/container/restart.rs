@@ -1,24 +1,14 @@
 //! `berth restart`: stop (SIGTERM, SIGKILL after the grace period) and start again through a
-//! new shim, as `docker restart` does; a stopped container is just started.
+//! new shim, as `docker restart` does (the same arguments as `stop`); a stopped container is
+//! just started.
 
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use super::start::start_container;
-use super::stop::stop_container;
+use super::stop::{Args, stop_container};
 use crate::cli::Ctx;
-
-/// `berth restart` arguments.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Seconds to wait before SIGKILL
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
-    /// Containers
-    #[arg(required = true)]
-    pub containers: Vec<String>,
-}
 
 /// Restarts each container and prints its reference.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
