@@ -11,6 +11,7 @@ pub mod cni;
 pub mod firewall;
 pub mod invoke;
 pub mod ipam;
+pub mod log;
 pub mod names;
 pub mod netlink;
 pub mod netns;

@@ -146,6 +146,13 @@ fn exit_code_once_exited(b: &Berth, name: &str) -> i64 {
     }
 }
 
+/// Runs berth with `input` on its stdin; returns its stdout, panicking unless it succeeded.
+fn ok_with_stdin(b: &Berth, args: &[&str], input: &str) -> String {
+    let out = run_with_stdin(b, args, input);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Runs berth with `input` on its stdin (then closed).
 fn run_with_stdin(b: &Berth, args: &[&str], input: &str) -> std::process::Output {
     let mut child = b
@@ -170,19 +177,16 @@ fn interactive_stdin_reaches_the_container_and_its_end_closes_it() {
     let b = Berth::with_busybox("tty-i");
     let _c = Cleanup(&b);
     let run = ["run", "-i", "--rm", "--network", "none", "bb", "cat"];
-    let out = run_with_stdin(&b, &run, "a\nb\n");
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
+    assert_eq!(ok_with_stdin(&b, &run, "a\nb\n"), "a\nb\n");
     // Without -i the container's stdin is /dev/null: nothing of ours arrives.
     let run = ["run", "--rm", "--network", "none", "bb", "wc", "-c"];
-    let out = run_with_stdin(&b, &run, "not forwarded\n");
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert_eq!(ok_with_stdin(&b, &run, "not forwarded\n").trim(), "0");
     // create -i, then start -a -i attaches our stdin.
     let id = b.ok(&["create", "-i", "--network", "none", "bb", "cat"]);
-    let out = run_with_stdin(&b, &["start", "-a", "-i", id.trim()], "q\n");
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "q\n");
+    assert_eq!(
+        ok_with_stdin(&b, &["start", "-a", "-i", id.trim()], "q\n"),
+        "q\n"
+    );
     // A CLI killed while attached ends the container's input too (StdinOnce).
     let mut cli = b
         .command(&["run", "-i", "--name", "k", "--network", "none", "bb", "cat"])
@@ -290,9 +294,8 @@ fn run_it_gives_a_terminal_of_our_size_and_restores_ours() {
     assert_eq!(b.json(&["inspect", "s"])[0]["State"]["Status"], "running");
     b.ok(&["rm", "-f", "s"]);
     // -t without -i needs no terminal on stdin; -it does, as in Docker.
-    let out = b.run(&["run", "-t", "--rm", "--network", "none", "bb", "tty"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/pts/"));
+    let tty = b.ok(&["run", "-t", "--rm", "--network", "none", "bb", "tty"]);
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
     let out = b.run(&["run", "-it", "--rm", "--network", "none", "bb", "tty"]);
     assert_eq!(code(&out), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input device is not a TTY"));
@@ -366,9 +369,7 @@ fn exec_i_pipes_stdin_and_exec_t_gets_a_terminal() {
         "sleep",
         "1000",
     ]);
-    let out = run_with_stdin(&b, &["exec", "-i", "e", "cat"], "x\n");
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\n");
+    assert_eq!(ok_with_stdin(&b, &["exec", "-i", "e", "cat"], "x\n"), "x\n");
     let out = run_with_stdin(&b, &["exec", "e", "wc", "-c"], "not forwarded\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
     let script = "tty; stty size; read line; echo \"got [$line]\"; exit 4";
@@ -382,7 +383,6 @@ fn exec_i_pipes_stdin_and_exec_t_gets_a_terminal() {
     let out = b.run(&["exec", "-it", "e", "tty"]);
     assert_eq!(code(&out), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input device is not a TTY"));
-    let out = b.run(&["exec", "-t", "e", "tty"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/dev/pts/"));
+    let tty = b.ok(&["exec", "-t", "e", "tty"]);
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
 }

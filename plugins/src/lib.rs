@@ -1,8 +1,6 @@
 //! berth-plugins: one thin binary per CNI plugin under `src/bin/`; the logic lives in
 //! `berth_core::plugins`. This library only holds what every binary does first.
 
-mod warn_log;
-
 use tracing::level_filters::LevelFilter;
 
 /// Sends logs to stderr (stdout carries the CNI protocol). Quiet unless `BERTH_LOG` names a
@@ -13,7 +11,9 @@ pub fn init_logging() {
         .ok()
         .and_then(|l| l.parse::<LevelFilter>().ok())
     else {
-        let _ = tracing::subscriber::set_global_default(warn_log::WarnToStderr::new());
+        let _ = tracing::subscriber::set_global_default(berth_core::log::StderrLines::new(
+            tracing::Level::WARN,
+        ));
         return;
     };
     let _ = tracing_subscriber::fmt()

@@ -144,14 +144,7 @@ fn open_log(eng: &Engine<'_>, id: &str) -> Option<log::LogWriter> {
 
 /// Blocks until the init exits; reaps any other child on the way. 128 + signal when killed.
 fn wait_exit(pid: Pid) -> i32 {
-    let code = loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, c)) => break c,
-            Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
-            Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(_) => break 255,
-        }
-    };
+    let code = berth_runtime::process::wait_exit_code(pid).unwrap_or(255);
     while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
         if s == WaitStatus::StillAlive {
             break;

@@ -13,7 +13,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sched::CloneFlags;
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
-use nix::sys::wait::waitpid;
+use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::namespaces::{self, NsFd};
@@ -176,5 +176,18 @@ pub fn spawn(
         Some(Msg::Error(e)) => Err(ProcessError::Child(e)),
         Some(other) => Err(ProcessError::Protocol(format!("{other:?}"))),
         None => Err(ProcessError::ChildGone("pid")),
+    }
+}
+
+/// Waits for the child `pid` to end and returns its exit code, 128 + the signal when a signal
+/// killed it (the shell's and Docker's convention). Retries on EINTR.
+pub fn wait_exit_code(pid: Pid) -> nix::Result<i32> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, c)) => return Ok(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
+            Ok(_) | Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
     }
 }

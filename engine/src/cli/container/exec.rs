@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::waitpid;
 use oci_spec::runtime::{BoxBuilder, LinuxCapabilitiesBuilder, Process, UserBuilder};
 
 use crate::cli::Ctx;
@@ -103,14 +103,7 @@ fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
             return Err(e);
         }
     }
-    loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, c)) => return Ok(c),
-            Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
-            Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    Ok(berth_runtime::process::wait_exit_code(pid)?)
 }
 
 /// Runs the process and exits with its code.

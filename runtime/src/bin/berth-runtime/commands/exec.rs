@@ -8,7 +8,6 @@ use std::str::FromStr;
 use anyhow::Context;
 use berth_runtime::config::from_json;
 use berth_runtime::container::ExecOptions;
-use nix::sys::wait::{WaitStatus, waitpid};
 use oci_spec::runtime::{Capability, Process};
 
 use super::Ctx;
@@ -132,12 +131,5 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<i32> {
     if args.detach {
         return Ok(0);
     }
-    loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, c)) => return Ok(c),
-            Ok(WaitStatus::Signaled(_, s, _)) => return Ok(128 + s as i32),
-            Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    Ok(berth_runtime::process::wait_exit_code(pid)?)
 }

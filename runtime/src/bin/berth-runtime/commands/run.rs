@@ -1,8 +1,6 @@
 //! `run`: create, start, and (unless `--detach`) wait for the container and delete it,
 //! exiting with its status. Signals sent to `run` while it waits are relayed to the container.
 
-use nix::sys::wait::{WaitStatus, waitpid};
-
 use super::Ctx;
 
 /// `run` flags: create's plus `--detach`.
@@ -34,14 +32,7 @@ pub fn run(args: RunArgs, ctx: &Ctx) -> anyhow::Result<i32> {
     if args.detach {
         return Ok(0);
     }
-    let code = loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, c)) => break c,
-            Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
-            Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let code = berth_runtime::process::wait_exit_code(pid)?;
     if !args.keep {
         ctx.runtime.delete(&id, true)?;
     }

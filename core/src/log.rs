@@ -1,9 +1,8 @@
-//! The plugins' default log subscriber: warnings and errors, one line each on stderr.
-//!
-//! tracing-subscriber's `fmt` keeps a registry of spans whose first use allocates and zeroes a
-//! slab of pages, a measurable share of a plugin process that runs for two milliseconds. This
-//! one keeps nothing about spans (they are not shown) and formats only the events it prints.
-//! `BERTH_LOG` switches to the full `fmt` subscriber.
+//! A minimal tracing subscriber for short-lived or long-lived small processes (the CNI plugins,
+//! the per-container shim): each event at or above a level becomes one line on stderr,
+//! `[time ]LEVEL target: message key=value...`. It keeps nothing about spans (they are not
+//! shown) and formats only the events it prints, where tracing-subscriber's `fmt` keeps a span
+//! registry whose first use allocates a slab of pages and whose code adds to a process's memory.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -14,27 +13,49 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// Writes `WARN` and `ERROR` events to stderr as `LEVEL target: message key=value...`.
+/// Writes events at `max` or above to stderr, one line each.
 #[derive(Debug)]
-pub(crate) struct WarnToStderr {
+pub struct StderrLines {
+    max: Level,
+    clock: Option<fn() -> String>,
     next_span: AtomicU64,
 }
 
-impl WarnToStderr {
-    pub(crate) fn new() -> Self {
-        WarnToStderr {
+impl StderrLines {
+    /// Lines for events at `max` and above, without a timestamp.
+    pub fn new(max: Level) -> Self {
+        StderrLines {
+            max,
+            clock: None,
             next_span: AtomicU64::new(1),
         }
     }
+
+    /// Starts every line with `clock()` (e.g. an RFC 3339 time) and a space.
+    pub fn with_clock(mut self, clock: fn() -> String) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// One event as a line: `[time ]LEVEL target: message key=value...`.
+    fn line(&self, event: &Event<'_>) -> String {
+        let meta = event.metadata();
+        let mut line = self.clock.map(|c| c() + " ").unwrap_or_default();
+        // Writing to a String cannot fail.
+        let _ = write!(line, "{} {}:", meta.level(), meta.target());
+        event.record(&mut Line(&mut line));
+        line.push('\n');
+        line
+    }
 }
 
-impl Subscriber for WarnToStderr {
+impl Subscriber for StderrLines {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= Level::WARN
+        *metadata.level() <= self.max
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::WARN)
+        Some(LevelFilter::from_level(self.max))
     }
 
     fn new_span(&self, _span: &Attributes<'_>) -> Id {
@@ -47,21 +68,12 @@ impl Subscriber for WarnToStderr {
 
     fn event(&self, event: &Event<'_>) {
         // Nothing sensible can be done when stderr is gone.
-        let _ = std::io::stderr().write_all(line(event).as_bytes());
+        let _ = std::io::stderr().write_all(self.line(event).as_bytes());
     }
 
     fn enter(&self, _span: &Id) {}
 
     fn exit(&self, _span: &Id) {}
-}
-
-/// One event as a line: `LEVEL target: message key=value...`.
-fn line(event: &Event<'_>) -> String {
-    let meta = event.metadata();
-    let mut line = format!("{} {}:", meta.level(), meta.target());
-    event.record(&mut Line(&mut line));
-    line.push('\n');
-    line
 }
 
 /// Appends ` message` and ` key=value` for each field.
@@ -76,6 +88,14 @@ impl Visit for Line<'_> {
             write!(self.0, " {}={value:?}", field.name())
         };
     }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = if field.name() == "message" {
+            write!(self.0, " {value}")
+        } else {
+            write!(self.0, " {}={value:?}", field.name())
+        };
+    }
 }
 
 #[cfg(test)]
@@ -84,9 +104,9 @@ mod tests {
 
     use super::*;
 
-    /// Formats like [`WarnToStderr`] but keeps the lines.
+    /// Formats like [`StderrLines`] but keeps the lines.
     struct Capture {
-        inner: WarnToStderr,
+        inner: StderrLines,
         lines: Mutex<Vec<String>>,
     }
 
@@ -104,7 +124,7 @@ mod tests {
         fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
         fn event(&self, event: &Event<'_>) {
             if let Ok(mut lines) = self.lines.lock() {
-                lines.push(line(event));
+                lines.push(self.inner.line(event));
             }
         }
         fn enter(&self, _span: &Id) {}
@@ -114,7 +134,7 @@ mod tests {
     #[test]
     fn warnings_are_one_line_with_fields_and_debug_is_dropped() {
         let capture = std::sync::Arc::new(Capture {
-            inner: WarnToStderr::new(),
+            inner: StderrLines::new(Level::WARN),
             lines: Mutex::new(Vec::new()),
         });
         tracing::subscriber::with_default(capture.clone(), || {
