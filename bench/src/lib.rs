@@ -2,4 +2,6 @@
 //! runtime does, inside a throwaway host namespace, and reports medians side by side.
 
 pub mod cni_run;
+pub mod settle;
 pub mod stats;
+pub mod world;

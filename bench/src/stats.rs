@@ -17,6 +17,17 @@ pub fn median(samples: &[Duration]) -> Duration {
     }
 }
 
+/// The median of plain numbers (ratios); zero when empty.
+pub fn median_f64(samples: &[f64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_unstable_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
 /// Milliseconds with two decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
@@ -43,5 +54,12 @@ mod tests {
             Duration::from_micros(2500)
         );
         assert_eq!(median(&[]), Duration::ZERO);
+    }
+
+    #[test]
+    fn median_of_ratios() {
+        assert_eq!(median_f64(&[1.5, 0.9, 3.0]), 1.5);
+        assert_eq!(median_f64(&[2.0, 1.0]), 1.5);
+        assert_eq!(median_f64(&[]), 0.0);
     }
 }

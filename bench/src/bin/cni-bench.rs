@@ -5,8 +5,12 @@
 //! berth, then has `--scale` containers join one bridge and reports the time of the first and
 //! the last ADDs. Prints a markdown report on stdout.
 //!
-//! Usage: cni-bench [--suite plugins|firewall|all] [--runs N] [--scale N] [--ref-dir DIR]
-//!                  [--berth-dir DIR]
+//! Usage: cni-bench [--suite plugins|firewall|all] [--runs N] [--scale N] [--trials N]
+//!                  [--on-disk] [--ref-dir DIR] [--berth-dir DIR]
+//!
+//! The scale phases run `--trials` times (default 3), reference and berth alternating, each on
+//! a fresh network; the report has a row per trial and the median ratio. The world (netns
+//! files, IPAM data) is on a private tmpfs unless `--on-disk` (see `berth_bench::world`).
 //!
 //! berth's plugins come from `target/plugins` by default, where `scripts/build-plugins.sh` puts
 //! the shipped (static) build; `--berth-dir target/release` times the plain cargo build.
@@ -17,7 +21,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use berth_bench::cni_run::{Chain, PluginCall};
-use berth_bench::stats::{median, ms, ratio};
+use berth_bench::settle::quiet;
+use berth_bench::stats::{median, median_f64, ms, ratio};
+use berth_bench::world::World;
 use berth_core::netns::Netns;
 use serde_json::{Value, json};
 
@@ -25,6 +31,8 @@ struct Opts {
     suite: String,
     runs: usize,
     scale: usize,
+    trials: usize,
+    on_disk: bool,
     ref_dir: PathBuf,
     berth_dir: PathBuf,
 }
@@ -34,6 +42,8 @@ fn parse_opts() -> anyhow::Result<Opts> {
         suite: "all".into(),
         runs: 30,
         scale: 1000,
+        trials: 3,
+        on_disk: false,
         ref_dir: "/usr/lib/cni".into(),
         berth_dir: "target/plugins".into(),
     };
@@ -44,10 +54,16 @@ fn parse_opts() -> anyhow::Result<Opts> {
             "--runs" => o.runs = val()?.parse()?,
             "--suite" => o.suite = val()?,
             "--scale" => o.scale = val()?.parse()?,
+            "--trials" => o.trials = val()?.parse()?,
+            "--on-disk" => o.on_disk = true,
             "--ref-dir" => o.ref_dir = val()?.into(),
             "--berth-dir" => o.berth_dir = val()?.into(),
             other => anyhow::bail!("unknown flag {other}"),
         }
+    }
+    // Each trial gets its own /20 of a /16.
+    if !(1..=16).contains(&o.trials) {
+        anyhow::bail!("--trials takes 1 to 16");
     }
     o.berth_dir = std::fs::canonicalize(&o.berth_dir).with_context(|| {
         format!(
@@ -56,33 +72,6 @@ fn parse_opts() -> anyhow::Result<Opts> {
         )
     })?;
     Ok(o)
-}
-
-/// A bench world: a temp dir, the host namespace, and a counter for unique names.
-struct World {
-    dir: tempfile::TempDir,
-    next: std::sync::atomic::AtomicUsize,
-}
-
-impl World {
-    fn netns_dir(&self) -> PathBuf {
-        self.dir.path().join("netns")
-    }
-
-    fn new_container(&self) -> anyhow::Result<(String, Netns)> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("bench{n}");
-        let ns = Netns::create_named(&self.netns_dir(), &id)?;
-        Ok((id, ns))
-    }
-
-    fn remove_container(&self, id: &str) -> anyhow::Result<()> {
-        Ok(Netns::remove_named(&self.netns_dir(), id)?)
-    }
-
-    fn data_dir(&self, name: &str) -> PathBuf {
-        self.dir.path().join("ipam").join(name)
-    }
 }
 
 fn ipam(world: &World, name: &str, subnet: &str) -> Value {
@@ -106,6 +95,35 @@ fn ptp_conf(world: &World, name: &str, plugin: &str, subnet: &str) -> Value {
         "cniVersion": "1.0.0", "name": name, "type": plugin,
         "ipam": ipam(world, name, subnet),
     })
+}
+
+/// A scale phase's bridge config: a network, bridge and /20 of its own per trial, so no trial
+/// starts from another's leftovers.
+fn scale_bridge_conf(world: &World, name: &str, bridge: &str, octet: usize, trial: usize) -> Value {
+    bridge_conf(
+        world,
+        &format!("{name}{trial}"),
+        &format!("{bridge}{trial}"),
+        &format!("10.{octet}.{}.0/20", trial * 16),
+    )
+}
+
+fn scale_bridge(
+    world: &World,
+    dir: &Path,
+    name: &str,
+    bridge: &str,
+    octet: usize,
+    trial: usize,
+) -> Chain {
+    chain(
+        dir,
+        &[(
+            "bridge",
+            scale_bridge_conf(world, name, bridge, octet, trial),
+        )],
+        0,
+    )
 }
 
 /// ADD then DEL of `runs` fresh containers per implementation, alternating.
@@ -171,7 +189,8 @@ fn report_pair(name: &str, reference: &[Vec<Duration>; 2], berth: &[Vec<Duration
     );
 }
 
-fn report_scale(name: &str, times: &[Duration]) {
+/// Prints one trial's row and returns its last / first ratio.
+fn report_scale(name: &str, trial: usize, times: &[Duration]) -> f64 {
     let k = times.len().min(10);
     let first = median(&times[..k]);
     let last = median(&times[times.len() - k..]);
@@ -180,20 +199,65 @@ fn report_scale(name: &str, times: &[Duration]) {
             .step_by(100)
             .map(|i| ms(median(&times[i..(i + k).min(times.len())])))
             .collect();
-        eprintln!("{name}: every 100th: {}", shape.join(" "));
+        eprintln!("{name} #{trial}: every 100th: {}", shape.join(" "));
         let tail: Vec<String> = times[times.len().saturating_sub(30)..]
             .iter()
             .map(|t| ms(*t))
             .collect();
-        eprintln!("{name}: last 30: {}", tail.join(" "));
+        eprintln!("{name} #{trial}: last 30: {}", tail.join(" "));
     }
     println!(
-        "| {name} | {} | {} | {} | {} |",
-        times.len(),
+        "| {name} | {trial} | {} | {} | {} |",
         ms(first),
         ms(last),
         ratio(last, first)
     );
+    last.as_secs_f64() / first.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
+/// Waits for the kernel to finish the last phase's teardown (see `berth_bench::settle`); says so
+/// on stderr when the machine stays busy.
+fn settle() -> anyhow::Result<()> {
+    let limit = Duration::from_secs(120);
+    match quiet(Duration::from_millis(500), 2, limit)? {
+        Some(waited) => eprintln!(
+            "cni-bench: machine quiet after {:.1} s",
+            waited.as_secs_f64()
+        ),
+        None => eprintln!("cni-bench: WARNING: the machine was still busy after {limit:?}"),
+    }
+    Ok(())
+}
+
+/// One network per implementation and trial (`make(trial)`), each joined by `o.scale`
+/// containers in turn, the implementations alternating within a trial; a row per trial, then
+/// each implementation's median ratio over the trials.
+fn scale_trials(
+    o: &Opts,
+    world: &World,
+    ports: usize,
+    impls: &[(&str, &dyn Fn(usize) -> Chain)],
+) -> anyhow::Result<()> {
+    println!("| implementation | trial | first ADDs | last ADDs | last / first |");
+    println!("|---|---|---|---|---|");
+    let mut ratios = vec![Vec::new(); impls.len()];
+    for trial in 0..o.trials {
+        for (i, (name, make)) in impls.iter().enumerate() {
+            settle()?;
+            let times = scale(world, &make(trial), o.scale, ports)?;
+            ratios[i].push(report_scale(name, trial + 1, &times));
+        }
+    }
+    if o.trials > 1 {
+        for ((name, _), r) in impls.iter().zip(&ratios) {
+            println!(
+                "| {name} | median of {} | | | {:.2} |",
+                o.trials,
+                median_f64(r)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn chain(dir: &Path, plugins: &[(&str, Value)], ports: usize) -> Chain {
@@ -254,29 +318,22 @@ fn run_plugins(o: &Opts, world: &World) -> anyhow::Result<()> {
     report_pair("ptp (reference) / veth (berth) + host-local", &r[0], &r[1]);
 
     println!(
-        "\n### {} containers join one bridge (ms; median of the first and last 10 ADDs)\n",
-        o.scale
+        "\n### {} containers join one bridge, {} trial(s) (ms; median of the first and last 10 ADDs)\n",
+        o.scale, o.trials
     );
-    println!("| implementation | containers | first ADDs | last ADDs | last / first |");
-    println!("|---|---|---|---|---|");
-    let ref_scale = single(
-        &o.ref_dir,
-        "bridge",
-        bridge_conf(world, "refscale", "br-refs", "10.204.0.0/16"),
-    );
-    report_scale(
-        "reference bridge + host-local",
-        &scale(world, &ref_scale, o.scale, 0)?,
-    );
-    let berth_scale = single(
-        &o.berth_dir,
-        "bridge",
-        bridge_conf(world, "berthscale", "br-berths", "10.205.0.0/16"),
-    );
-    report_scale(
-        "berth bridge + host-local",
-        &scale(world, &berth_scale, o.scale, 0)?,
-    );
+    scale_trials(
+        o,
+        world,
+        0,
+        &[
+            ("reference bridge + host-local", &|t| {
+                scale_bridge(world, &o.ref_dir, "refscale", "br-refs", 204, t)
+            }),
+            ("berth bridge + host-local", &|t| {
+                scale_bridge(world, &o.berth_dir, "berthscale", "br-berths", 205, t)
+            }),
+        ],
+    )?;
     Ok(())
 }
 
@@ -316,18 +373,27 @@ fn run_firewall(o: &Opts, world: &World) -> anyhow::Result<()> {
         report_fw(&format!("{ports} published port(s)"), &res[0], &res[1]);
     }
     println!(
-        "\n### {} containers with 10 published ports each join one network (ms; median of the first and last 10 ADDs)\n",
-        o.scale
+        "\n### {} containers with 10 published ports each join one network, {} trial(s) (ms; median of the first and last 10 ADDs)\n",
+        o.scale, o.trials
     );
-    println!("| implementation | containers | first ADDs | last ADDs | last / first |");
-    println!("|---|---|---|---|---|");
-    let r = fw_chain(&o.ref_dir, "refbig", "br-rbig", "10.240.0.0/16", 10);
-    report_scale(
-        "reference bridge + portmap",
-        &scale(world, &r, o.scale, 10)?,
-    );
-    let b = fw_chain(&o.berth_dir, "berthbig", "br-bbig", "10.241.0.0/16", 10);
-    report_scale("berth bridge + portmap", &scale(world, &b, o.scale, 10)?);
+    let big = |dir: &Path, name: &str, bridge: &str, octet: usize, trial: usize| {
+        let br = masq(scale_bridge_conf(world, name, bridge, octet, trial));
+        let name = format!("{name}{trial}");
+        chain(dir, &[("bridge", br), ("portmap", portmap_conf(&name))], 10)
+    };
+    scale_trials(
+        o,
+        world,
+        10,
+        &[
+            ("reference bridge + portmap", &|t| {
+                big(&o.ref_dir, "refbig", "br-rbig", 240, t)
+            }),
+            ("berth bridge + portmap", &|t| {
+                big(&o.berth_dir, "berthbig", "br-bbig", 241, t)
+            }),
+        ],
+    )?;
     Ok(())
 }
 
@@ -363,10 +429,16 @@ fn run(o: &Opts, world: &World) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let o = parse_opts()?;
-    let world = World {
-        dir: tempfile::Builder::new().prefix("berth-bench").tempdir()?,
-        next: std::sync::atomic::AtomicUsize::new(0),
+    // Before any thread exists: the tmpfs world moves the process into a mount namespace.
+    let world = if o.on_disk {
+        World::on_disk()?
+    } else {
+        World::on_tmpfs()?
     };
+    println!(
+        "The bench world (netns files, IPAM data) is in {}.\n",
+        world.describe()
+    );
     let host = Netns::create_named(&world.netns_dir(), "bench-host")?;
     // Every plugin process is spawned from this thread, so it runs in the bench host netns.
     let res = host.run_in(|| {
@@ -380,8 +452,6 @@ fn main() -> anyhow::Result<()> {
     })?;
     drop(host);
     Netns::remove_named(&world.netns_dir(), "bench-host")?;
-    // create_named made the netns dir a (shared) mount point of its own; undo it so the temp
-    // dir can go.
-    let _ = nix::mount::umount2(&world.netns_dir(), nix::mount::MntFlags::MNT_DETACH);
+    world.close();
     res
 }
