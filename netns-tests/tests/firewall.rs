@@ -3,7 +3,9 @@
 //! and one namespace per container. Servers and clients are threads inside those namespaces.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::net::SocketAddr;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use berth_netns_tests::TestNetns;
 use berth_netns_tests::cni::{Call, add_with_ports, del_with_ports};
@@ -120,6 +122,60 @@ fn published_port_answers_from_everywhere_it_should() {
     assert!(fetch(w.host.netns(), sa(HOST_OUT, 8081)).is_err());
     assert!(fetch(w.outside.netns(), sa(HOST_OUT, 8081)).is_err());
     assert!(fetch(b.netns(), sa("10.31.0.1", 8081)).is_err());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn udp_flow_that_began_before_the_port_was_published_reaches_the_container() {
+    let w = world("udp");
+    let (c0, c1) = (TestNetns::new("udp-c0"), TestNetns::new("udp-c1"));
+    let c = conf(&w, "unet", "br-u", "10.33.0.0/24", json!({}));
+    // A first container makes the network, and with it berth's table: conntrack now runs in
+    // the host namespace.
+    add_with_ports(&w.host, c0.path(), "u0", &c, &json!([])).unwrap();
+    // A client outside is already sending to host port 5353, which nobody serves yet: the
+    // host answers "port unreachable" and conntrack keeps the flow (delivered locally).
+    let client = w
+        .outside
+        .netns()
+        .run_in(|| UdpSocket::bind(sa("0.0.0.0", 40053)))
+        .unwrap()
+        .unwrap();
+    client.connect(sa(HOST_OUT, 5353)).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.send(b"early").unwrap();
+    let refused = client.recv(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::ConnectionRefused, "{refused}");
+    // Now 5353/udp is published to a second container, which listens on 53.
+    let maps = json!([{"hostPort": 5353, "containerPort": 53, "protocol": "udp"}]);
+    add_with_ports(&w.host, c1.path(), "u1", &c, &maps).unwrap();
+    let server = c1
+        .netns()
+        .run_in(|| UdpSocket::bind(sa("0.0.0.0", 53)))
+        .unwrap()
+        .unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // The same flow (same source port) must now reach the container, not the stale entry's
+    // old destination.
+    client.send(b"late").unwrap();
+    let mut buf = [0u8; 8];
+    let (n, from) = server
+        .recv_from(&mut buf)
+        .expect("the flow that began before the port was published never reached the container");
+    assert_eq!(&buf[..n], b"late");
+    assert_eq!(
+        from,
+        sa(OUTSIDE, 40053),
+        "the container sees the real client"
+    );
+    // And the answer goes back to the client from the published address.
+    server.send_to(b"answer", from).unwrap();
+    let n = client.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"answer");
 }
 
 #[test]

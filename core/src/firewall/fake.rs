@@ -11,6 +11,8 @@ pub struct FakeFirewall {
     pub networks: Mutex<Vec<NetworkRules>>,
     /// Published ports with their owners.
     pub ports: Mutex<Vec<(PortForward, Owner)>>,
+    /// The host ports whose UDP flows were forgotten, call by call.
+    pub forgotten: Mutex<Vec<Vec<u16>>>,
 }
 
 fn same_key(a: &PortForward, b: &PortForward) -> bool {
@@ -81,5 +83,11 @@ impl Firewall for FakeFirewall {
                 owner: Some(o.clone()),
             })
             .collect())
+    }
+
+    fn forget_udp_flows(&self, ports: &[u16]) -> Result<usize, FirewallError> {
+        let mut f = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+        f.push(ports.to_vec());
+        Ok(0)
     }
 }

@@ -4,9 +4,11 @@
 //! What goes where: [`ruleset`] writes the table as `nft` text and lays out map keys (pure);
 //! [`nft`] applies it ([`NftFirewall`]: `nft -f` for the table and per-network chains, which
 //! change only when a network first appears, and direct nf_tables netlink for per-container map
-//! elements); [`nfnl`] encodes those netlink messages. Plugins decide *what* to apply; this
+//! elements); [`nfnl`] encodes those netlink messages; `conntrack` forgets stale UDP flows to
+//! newly published ports. Plugins decide *what* to apply; this
 //! module decides *how*.
 
+mod conntrack;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod nfnl;
@@ -194,4 +196,8 @@ pub trait Firewall {
     ) -> Result<usize, FirewallError>;
     /// Every published port.
     fn published(&self) -> Result<Vec<Published>, FirewallError>;
+    /// Deletes the conntrack entries of UDP flows to these host ports, so a flow that began
+    /// before the port was published meets its DNAT rule instead of its old destination.
+    /// Returns how many entries went.
+    fn forget_udp_flows(&self, ports: &[u16]) -> Result<usize, FirewallError>;
 }

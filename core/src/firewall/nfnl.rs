@@ -27,7 +27,7 @@ const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const NLA_F_NESTED: u16 = 0x8000;
+pub(super) const NLA_F_NESTED: u16 = 0x8000;
 
 const NFTA_CHAIN_TABLE: u16 = 1;
 const NFTA_CHAIN_NAME: u16 = 3;
@@ -245,8 +245,23 @@ impl Nfnl {
         seqs: std::ops::RangeInclusive<u32>,
         acks: usize,
     ) -> io::Result<Vec<Vec<u8>>> {
-        self.socket.send(buf, 0)?;
         let mut replies = Vec::new();
+        self.exchange_each(buf, seqs, acks, &mut |payload| {
+            replies.push(payload.to_vec())
+        })?;
+        Ok(replies)
+    }
+
+    /// [`Self::exchange_seqs`], handing each data reply's payload to `each` as it arrives
+    /// instead of keeping them (a conntrack dump can be large).
+    fn exchange_each(
+        &self,
+        buf: &[u8],
+        seqs: std::ops::RangeInclusive<u32>,
+        acks: usize,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<()> {
+        self.socket.send(buf, 0)?;
         let mut seen_acks = 0;
         let mut rbuf = vec![0u8; 256 * 1024];
         loop {
@@ -266,19 +281,39 @@ impl Nfnl {
                         }
                         seen_acks += 1;
                         if acks > 0 && seen_acks >= acks {
-                            return Ok(replies);
+                            return Ok(());
                         }
                     }
-                    NLMSG_DONE => return Ok(replies),
+                    NLMSG_DONE => return Ok(()),
                     _ => {
-                        replies.push(payload.to_vec());
+                        each(payload);
                         if acks == 0 && flags & NLM_F_MULTI == 0 {
-                            return Ok(replies);
+                            return Ok(());
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Dumps `kind` (a full message type: subsystem << 8 | message) for `family`, handing each
+    /// reply's payload (nfgenmsg + attributes) to `each`.
+    pub(super) fn dump_each(
+        &self,
+        kind: u16,
+        family: u8,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let seq = self.next_seq();
+        let msg = message_in(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, family, &[]);
+        self.exchange_each(&msg, seq..=seq, 0, each)
+    }
+
+    /// Sends one `kind` request for `family` with `attrs` and waits for its ACK.
+    pub(super) fn request(&self, kind: u16, family: u8, attrs: &[u8]) -> io::Result<()> {
+        let seq = self.next_seq();
+        let msg = message_in(kind, NLM_F_REQUEST | NLM_F_ACK, seq, family, attrs);
+        self.exchange_each(&msg, seq..=seq, 1, &mut |_| {})
     }
 }
 
@@ -286,8 +321,13 @@ fn msg_type(msg: u16) -> u16 {
     (NFNL_SUBSYS_NFTABLES << 8) | msg
 }
 
-/// nlmsghdr + nfgenmsg + attributes.
+/// nlmsghdr + nfgenmsg (family inet) + attributes.
 fn message(kind: u16, flags: u16, seq: u32, attrs: &[u8]) -> Vec<u8> {
+    message_in(kind, flags, seq, FAMILY_INET, attrs)
+}
+
+/// nlmsghdr + nfgenmsg for `family` + attributes.
+fn message_in(kind: u16, flags: u16, seq: u32, family: u8, attrs: &[u8]) -> Vec<u8> {
     let len = 16 + 4 + attrs.len();
     let mut m = Vec::with_capacity(len);
     m.extend_from_slice(&(len as u32).to_ne_bytes());
@@ -295,7 +335,7 @@ fn message(kind: u16, flags: u16, seq: u32, attrs: &[u8]) -> Vec<u8> {
     m.extend_from_slice(&flags.to_ne_bytes());
     m.extend_from_slice(&seq.to_ne_bytes());
     m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&[FAMILY_INET, 0, 0, 0]);
+    m.extend_from_slice(&[family, 0, 0, 0]);
     m.extend_from_slice(attrs);
     m
 }
@@ -314,7 +354,7 @@ fn batch_marker(kind: u16, seq: u32) -> Vec<u8> {
     m
 }
 
-fn put_attr(buf: &mut Vec<u8>, kind: u16, payload: &[u8]) {
+pub(super) fn put_attr(buf: &mut Vec<u8>, kind: u16, payload: &[u8]) {
     let len = 4 + payload.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -379,7 +419,7 @@ fn split(buf: &[u8]) -> Vec<(u16, u16, u32, &[u8])> {
 }
 
 /// The attributes in `buf` as (type without flags, payload).
-fn attrs(buf: &[u8]) -> Vec<(u16, &[u8])> {
+pub(super) fn attrs(buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut off = 0;
     while off + 4 <= buf.len() {

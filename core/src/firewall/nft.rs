@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use super::conntrack;
 use super::nfnl::{Element, Nfnl};
 use super::ruleset::{self, TABLE};
 use super::{Firewall, FirewallError, NetworkRules, Owner, PortForward, Protocol, Published};
@@ -235,6 +236,14 @@ impl Firewall for NftFirewall {
             out.extend(elements.iter().filter_map(|e| decode(map, e)));
         }
         Ok(out)
+    }
+
+    fn forget_udp_flows(&self, ports: &[u16]) -> Result<usize, FirewallError> {
+        let nl = self.nl("forget stale UDP flows")?;
+        conntrack::forget_udp_flows(&nl, ports).map_err(|source| FirewallError::Netlink {
+            op: format!("delete the conntrack entries of UDP flows to ports {ports:?}"),
+            source,
+        })
     }
 }
 

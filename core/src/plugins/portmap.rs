@@ -178,7 +178,28 @@ pub fn add<F: Firewall, N: Netlink>(
             return Err(e);
         }
     }
+    forget_stale_udp_flows(fw, &fwds);
     Ok(prev)
+}
+
+/// Once the ports are published, drops the conntrack entries of UDP flows already going to
+/// them (see `firewall::conntrack`). As in the reference plugin a failure only warns: the
+/// ports work for every new flow either way.
+fn forget_stale_udp_flows<F: Firewall>(fw: &F, fwds: &[PortForward]) {
+    let mut ports: Vec<u16> = fwds
+        .iter()
+        .filter(|f| f.proto == Protocol::Udp)
+        .map(|f| f.host_port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return;
+    }
+    match fw.forget_udp_flows(&ports) {
+        Ok(n) => tracing::debug!(n, ?ports, "stale UDP conntrack entries deleted"),
+        Err(e) => tracing::warn!("published UDP ports {ports:?}, but: {e}"),
+    }
 }
 
 /// `route_localnet=1` on the host-side interfaces that lead to the container, so a port

@@ -93,6 +93,23 @@ fn add_publishes_and_passes_prev_result_through() {
 }
 
 #[test]
+fn udp_flows_to_published_udp_ports_are_forgotten_once_tcp_never() {
+    let fw = FakeFirewall::default();
+    let maps = json!([
+        {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
+        {"hostPort": 5353, "containerPort": 53, "protocol": "udp"},
+        {"hostPort": 6000, "containerPort": 60, "protocol": "UDP"}
+    ]);
+    add(&fw, &host(), &req(maps, true), &att("c1")).unwrap();
+    // 5353 and 6000, each once although each is published for IPv4 and IPv6.
+    assert_eq!(*fw.forgotten.lock().unwrap(), vec![vec![5353, 6000]]);
+    let fw = FakeFirewall::default();
+    let tcp_only = json!([{"hostPort": 8080, "containerPort": 80}]);
+    add(&fw, &host(), &req(tcp_only, true), &att("c1")).unwrap();
+    assert!(fw.forgotten.lock().unwrap().is_empty());
+}
+
+#[test]
 fn a_taken_port_is_refused_and_nothing_is_published() {
     let fw = FakeFirewall::default();
     let r = req(json!([{"hostPort": 8080, "containerPort": 80}]), true);
