@@ -7,6 +7,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
+use berth_core::firewall::{Firewall, NetworkRules, NftFirewall};
 use berth_netns_tests::TestNetns;
 use berth_netns_tests::cni::{Call, add_with_ports, del_with_ports};
 use berth_netns_tests::tcp::{fetch, serve};
@@ -176,6 +177,56 @@ fn udp_flow_that_began_before_the_port_was_published_reaches_the_container() {
     server.send_to(b"answer", from).unwrap();
     let n = client.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"answer");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_host_forward_policy_of_drop_is_opened_for_networks_made_under_it() {
+    let w = world("dfw");
+    serve(w.outside.netns(), sa("0.0.0.0", 8000));
+    let forward_rules = || w.host.run_ok("iptables", &["-w", "-S", "FORWARD"]);
+    // A network set up while the host forwards freely gets no iptables rules.
+    let a = TestNetns::new("dfw-a");
+    let ca = conf(&w, "anet", "br-da", "10.34.0.0/24", json!({}));
+    add_with_ports(&w.host, a.path(), "da", &ca, &json!([])).unwrap();
+    assert!(fetch(a.netns(), sa(OUTSIDE, 8000)).is_ok());
+    assert!(!forward_rules().contains("berth"), "{}", forward_rules());
+    // Then the host's FORWARD policy becomes DROP, as Docker leaves it: that container is cut
+    // off (what the rules below are for).
+    w.host.run_ok("iptables", &["-w", "-P", "FORWARD", "DROP"]);
+    assert!(fetch(a.netns(), sa(OUTSIDE, 8000)).is_err());
+    // A network set up now lets its containers out and its published ports in.
+    let b = TestNetns::new("dfw-b");
+    let cb = conf(&w, "bnet", "br-db", "10.35.0.0/24", json!({}));
+    let maps = json!([{"hostPort": 8090, "containerPort": 80, "protocol": "tcp"}]);
+    add_with_ports(&w.host, b.path(), "db", &cb, &maps).unwrap();
+    serve(b.netns(), sa("0.0.0.0", 80));
+    assert_eq!(fetch(b.netns(), sa(OUTSIDE, 8000)).unwrap(), HOST_OUT);
+    assert_eq!(
+        fetch(w.outside.netns(), sa(HOST_OUT, 8090)).unwrap(),
+        OUTSIDE
+    );
+    let listing = forward_rules();
+    assert_eq!(listing.matches("berth net=bnet").count(), 2, "{listing}");
+    // A second container on it adds nothing.
+    let b2 = TestNetns::new("dfw-b2");
+    add_with_ports(&w.host, b2.path(), "db2", &cb, &json!([])).unwrap();
+    assert_eq!(forward_rules().matches("berth net=bnet").count(), 2);
+    // Removing the network (what `berth net rm` does) removes its rules, and only its own.
+    let rules = NetworkRules {
+        name: "bnet".into(),
+        subnets: vec!["10.35.0.0/24".parse().unwrap()],
+        masquerade: true,
+        internal: false,
+    };
+    w.host
+        .netns()
+        .run_in(|| NftFirewall::new().remove_network(&rules))
+        .unwrap()
+        .unwrap();
+    let listing = forward_rules();
+    assert!(!listing.contains("berth"), "{listing}");
+    assert!(listing.contains("-P FORWARD DROP"), "{listing}");
 }
 
 #[test]

@@ -5,12 +5,14 @@
 //! [`nft`] applies it ([`NftFirewall`]: `nft -f` for the table and per-network chains, which
 //! change only when a network first appears, and direct nf_tables netlink for per-container map
 //! elements); [`nfnl`] encodes those netlink messages; `conntrack` forgets stale UDP flows to
-//! newly published ports. Plugins decide *what* to apply; this
+//! newly published ports; `host_forward` lets berth's networks through a host `FORWARD` chain
+//! whose policy is DROP (Docker's). Plugins decide *what* to apply; this
 //! module decides *how*.
 
 mod conntrack;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
+mod host_forward;
 pub mod nfnl;
 pub mod nft;
 pub mod ruleset;
@@ -150,6 +152,14 @@ pub enum FirewallError {
         /// What was being attempted.
         op: String,
         /// `nft`'s message.
+        reason: String,
+    },
+    /// `iptables`/`ip6tables` refused a change to the host's `FORWARD` chain.
+    #[error("{op}: {reason}")]
+    Iptables {
+        /// What was being attempted.
+        op: String,
+        /// The program's message.
         reason: String,
     },
     /// An nf_tables netlink request failed.

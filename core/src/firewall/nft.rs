@@ -10,10 +10,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::conntrack;
 use super::nfnl::{Element, Nfnl};
 use super::ruleset::{self, TABLE};
 use super::{Firewall, FirewallError, NetworkRules, Owner, PortForward, Protocol, Published};
+use super::{conntrack, host_forward};
 
 /// The maps published ports live in.
 const PORT_MAPS: [&str; 4] = ["hostports4", "hostips4", "hostports6", "hostips6"];
@@ -147,10 +147,19 @@ impl Firewall for NftFirewall {
             let _ = self.run_nft("roll back", &ruleset::remove_network(net));
             return Err(e);
         }
+        // Containers still work among themselves without it: warn, do not fail the ADD.
+        match host_forward::allow(net) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, network = net.name, "accept rules added to FORWARD"),
+            Err(e) => tracing::warn!("{e}: containers may not reach beyond the host"),
+        }
         Ok(())
     }
 
     fn remove_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+        if let Err(e) = host_forward::revoke(net) {
+            tracing::warn!("{e}");
+        }
         let nl = self.nl("remove network firewall")?;
         let chain = ruleset::network_chain(&net.name);
         match nl.chain_exists(TABLE, &chain) {
