@@ -1,7 +1,10 @@
 //! The detach keys of an attached `-it` CLI (`run`, `start -a`, `attach`, `exec`): Docker's
 //! `--detach-keys` format ([`DetachKeys::parse`]), its default ctrl-p ctrl-q, the
-//! `BERTH_DETACH_KEYS` default ([`DETACH_KEYS_ENV`]), and the matcher over the keys the CLI
-//! forwards ([`Matcher`]). What detaching does is left to the callers.
+//! `BERTH_DETACH_KEYS` default ([`DETACH_KEYS_ENV`]), the matcher over the keys the CLI
+//! forwards ([`Matcher`]) and the loop that forwards them ([`forward_stdin`]). What detaching
+//! does is left to the callers.
+
+use std::io::Read;
 
 /// Docker's default sequence.
 pub const DEFAULT: &str = "ctrl-p,ctrl-q";
@@ -108,6 +111,46 @@ fn key_code(key: &str) -> Option<u8> {
     match c {
         'a'..='z' => Some(c as u8 - b'a' + 1),
         _ => CTRL_PUNCT.iter().find(|(p, _)| *p == c).map(|(_, b)| *b),
+    }
+}
+
+/// Why [`forward_stdin`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinEnd {
+    /// Our stdin ended (or failed).
+    Eof,
+    /// The receiver took no more.
+    SendFailed,
+    /// The detach keys were typed; what came before them was sent.
+    Detach,
+}
+
+/// Reads our stdin until it ends and hands each chunk to `send` (`false`: stop), through
+/// `keys` when given: the detach sequence is not sent and ends the loop.
+pub fn forward_stdin(
+    mut keys: Option<&mut Matcher>,
+    mut send: impl FnMut(Vec<u8>) -> bool,
+) -> StdinEnd {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = vec![0u8; 32 << 10];
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) => return StdinEnd::Eof,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return StdinEnd::Eof,
+        };
+        let (data, end) = match keys.as_mut().map(|k| k.scan(&buf[..n])) {
+            Some(Keys::Send(d)) => (d, None),
+            Some(Keys::Detach(d)) => (d, Some(StdinEnd::Detach)),
+            None => (buf[..n].to_vec(), None),
+        };
+        if !data.is_empty() && !send(data) {
+            return StdinEnd::SendFailed;
+        }
+        if let Some(end) = end {
+            return end;
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use anyhow::Context as _;
 use berth_runtime::terminal::ConsoleSocket;
 
-use super::detach_keys::{Keys, Matcher};
+use super::detach_keys::{self, Matcher, StdinEnd};
 use crate::cli::terminal::{self, RawMode};
 
 /// A console socket in a new private directory (both go on drop).
@@ -83,32 +83,16 @@ pub fn relay(master: OwnedFd, stdin: Option<Matcher>) -> anyhow::Result<()> {
 /// Copies our stdin to `master` until it ends or `keys` detach: then a holder keeps the pty
 /// open and berth exits with 1.
 fn forward_keys(master: OwnedFd, mut keys: Matcher) {
-    let mut stdin = std::io::stdin().lock();
     let mut to_pty = match master.try_clone() {
         Ok(fd) => File::from(fd),
         Err(_) => return,
     };
-    let mut buf = vec![0u8; 32 << 10];
-    loop {
-        let n = match stdin.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
-        let (data, detach) = match keys.scan(&buf[..n]) {
-            Keys::Send(d) => (d, false),
-            Keys::Detach(d) => (d, true),
-        };
-        if to_pty.write_all(&data).is_err() {
-            return;
+    let end = detach_keys::forward_stdin(Some(&mut keys), |d| to_pty.write_all(&d).is_ok());
+    if end == StdinEnd::Detach {
+        if let Err(e) = super::exec_detach::hold_master(master) {
+            terminal::restore();
+            super::exit_with_error(&e, 1);
         }
-        if detach {
-            if let Err(e) = super::exec_detach::hold_master(master) {
-                terminal::restore();
-                super::exit_with_error(&e, 1);
-            }
-            super::detach_keys::detached();
-        }
+        detach_keys::detached();
     }
 }

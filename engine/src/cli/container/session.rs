@@ -7,12 +7,12 @@
 //! (terminal restored first), and the detach keys (ctrl-p ctrl-q unless `--detach-keys` says
 //! otherwise, [`super::detach_keys`]) detach.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::detach_keys::{DetachKeys, Keys, Matcher};
+use super::detach_keys::{self, DetachKeys, Matcher, StdinEnd};
 use crate::cli::terminal::{self, RawMode};
 use crate::shim::attach::{Frame, Input, Message};
 use crate::shim::spawn::Shim;
@@ -100,28 +100,13 @@ fn send(writer: &Mutex<UnixStream>, input: &Input) -> bool {
 /// Copies our stdin to the container until it ends, then says so. With detach `keys` (a
 /// pty), their sequence detaches: berth exits with 1 and the container runs on (as Docker).
 fn forward_stdin(writer: &Mutex<UnixStream>, mut keys: Option<Matcher>) {
-    let mut stdin = std::io::stdin().lock();
-    let mut buf = vec![0u8; 32 << 10];
-    loop {
-        let n = match stdin.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        let (data, detach) = match keys.as_mut().map(|k| k.scan(&buf[..n])) {
-            Some(Keys::Send(d)) => (d, false),
-            Some(Keys::Detach(d)) => (d, true),
-            None => (buf[..n].to_vec(), false),
-        };
-        if !data.is_empty() && !send(writer, &Input::Stdin(data)) {
-            return;
+    match detach_keys::forward_stdin(keys.as_mut(), |d| send(writer, &Input::Stdin(d))) {
+        StdinEnd::Eof => {
+            send(writer, &Input::CloseStdin);
         }
-        if detach {
-            super::detach_keys::detached();
-        }
+        StdinEnd::Detach => detach_keys::detached(),
+        StdinEnd::SendFailed => {}
     }
-    send(writer, &Input::CloseStdin);
 }
 
 /// Writes the container's output to ours until it exits; its exit code.
