@@ -174,3 +174,49 @@ fn a_missing_init_is_125_and_leaves_nothing() {
     ]);
     assert_ne!(out.trim(), "1");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_command_not_found_under_the_init_is_127_as_without_it() {
+    let b = berth_with_busybox("init-127");
+    let _c = Cleanup(&b);
+    // A volume with a script and a link to a host binary that the container does not have.
+    let vol = b.root.path().join("vol");
+    std::fs::create_dir(&vol).unwrap();
+    fixture::script(&vol.join("hello"), "echo hello from the volume");
+    std::os::unix::fs::symlink("/usr/bin/catatonit", vol.join("host-link")).unwrap();
+    let v = format!("{}:/opt", vol.display());
+    for cmd in ["nope", "/bin/nope", "/opt/host-link"] {
+        let plain = b.run(&["run", "--rm", "-v", &v, "bb", cmd]);
+        let init = b.run(&["run", "--rm", "--init", "-v", &v, "bb", cmd]);
+        let err = String::from_utf8_lossy(&init.stderr);
+        assert_eq!(
+            code(&plain),
+            127,
+            "{}",
+            String::from_utf8_lossy(&plain.stderr)
+        );
+        assert_eq!(code(&init), 127, "{cmd}: {err}");
+        assert_eq!(err, String::from_utf8_lossy(&plain.stderr), "{cmd}");
+        assert!(
+            err.contains(&format!("executable \"{cmd}\" not found")),
+            "{err}"
+        );
+    }
+    // Without --rm the container is not kept either (as without --init), nor its network.
+    let o = b.run(&["run", "--init", "--name", "kept", "bb", "nope"]);
+    assert_eq!(code(&o), 127);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert!(b.reservations("bridge").is_empty());
+    assert_eq!(
+        containers::processes_with(b.run.path().to_str().unwrap()),
+        0
+    );
+    // The lookup sees the container's mounts, and a found command runs as before.
+    let out = b.ok(&["run", "--rm", "--init", "-v", &v, "bb", "/opt/hello"]);
+    assert_eq!(out, "hello from the volume\n");
+    let out = b.ok(&[
+        "run", "--rm", "--init", "-w", "/opt", "-v", &v, "bb", "./hello",
+    ]);
+    assert_eq!(out, "hello from the volume\n");
+}

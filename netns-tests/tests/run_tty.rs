@@ -386,3 +386,97 @@ fn exec_i_pipes_stdin_and_exec_t_gets_a_terminal() {
     let tty = b.ok(&["exec", "-t", "e", "tty"]);
     assert!(tty.starts_with("/dev/pts/"), "{tty}");
 }
+
+/// Waits until `probe` returns `true` (a condition berth brings about, checked every 100 ms).
+fn eventually(what: &str, mut probe: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !probe() {
+        assert!(start.elapsed() < PATIENCE, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn custom_detach_keys_detach_and_the_default_ones_reach_the_container() {
+    let b = Berth::with_busybox("tty-k");
+    let _c = Cleanup(&b);
+    // Prints each line it reads as hex bytes (-ixon: the pty's line discipline passes ^Q on).
+    let sh = "stty -ixon; echo ready; while read -r l; do printf '%s' \"$l\" | od -An -tx1; done";
+    let run = [
+        "run",
+        "-it",
+        "--detach-keys",
+        "ctrl-a,x",
+        "--name",
+        "k",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        sh,
+    ];
+    let mut cli = PtyCli::spawn(&b, &run, 24, 80);
+    cli.expect("ready");
+    // ctrl-p ctrl-q is plain input now, and a ctrl-a that x does not follow is sent as typed.
+    cli.type_in("\x10\x11\x01y\r");
+    cli.expect(" 10 11 01 79");
+    cli.type_in("\x01x");
+    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
+    assert!(cli.is_cooked());
+    assert_eq!(b.json(&["inspect", "k"])[0]["State"]["Status"], "running");
+    // exec -it with its own keys: the process runs on after the CLI detached (its pty kept
+    // open: a hang-up would kill it).
+    let count = "i=0; while :; do i=$((i+1)); echo $i > /n; echo tick $i; sleep 1; done";
+    let exec = [
+        "exec",
+        "-it",
+        "--detach-keys",
+        "ctrl-x",
+        "k",
+        "sh",
+        "-c",
+        count,
+    ];
+    let mut cli = PtyCli::spawn(&b, &exec, 24, 80);
+    cli.expect("tick 1");
+    cli.type_in("\x18");
+    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
+    assert!(cli.is_cooked());
+    let n = || -> u64 { b.ok(&["exec", "k", "cat", "/n"]).trim().parse().unwrap() };
+    let after_detach = n();
+    eventually("the exec'd process counts on", || n() >= after_detach + 3);
+    // Bad keys are refused with 125 before anything is created or run.
+    for args in [
+        &[
+            "run",
+            "--detach-keys",
+            "ctrl-?",
+            "--name",
+            "no",
+            "bb",
+            "true",
+        ][..],
+        &["exec", "--detach-keys", "ctrl-p,,q", "k", "touch", "/ran"],
+        &["attach", "--detach-keys", "ab", "k"],
+    ] {
+        let out = b.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 125, "{args:?}: {err}");
+        assert!(err.contains("invalid detach keys ("), "{err}");
+    }
+    let env_keys = |keys: &str| {
+        b.command(&["run", "--rm", "--network", "none", "bb", "true"])
+            .env("BERTH_DETACH_KEYS", keys)
+            .output()
+            .unwrap()
+    };
+    let out = env_keys("ctrl-");
+    assert_eq!(code(&out), 125, "BERTH_DETACH_KEYS is read");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("(ctrl-)"));
+    assert_eq!(code(&env_keys("ctrl-x")), 0);
+    assert_eq!(b.ok(&["ps", "-aq"]).lines().count(), 1);
+    let ran = b.run(&["exec", "k", "test", "-e", "/ran"]);
+    assert_eq!(code(&ran), 1, "the exec with bad keys did not run");
+}

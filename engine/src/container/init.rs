@@ -3,11 +3,21 @@
 //! create ([`find`]), recorded in the container's `HostConfig`, and at start bind-mounted
 //! read-only at [`INIT_TARGET`] with the command behind `--` ([`wrap`]). berth-runtime creates
 //! the missing mount target; writing the init itself is left to the distribution (Debian's
-//! `catatonit` package).
+//! `catatonit` package). The runtime only looks for the init; the command behind it is looked
+//! for in the created container ([`check_command`]), so a missing one fails the start with 127
+//! and the runtime's message, as without `--init`, instead of the init's exit code 1.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use berth_runtime::oci_spec::runtime::Spec;
+use berth_runtime::process::ProcessError;
+use berth_runtime::process::finalize::{DEFAULT_PATH, FinalizeError};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
 use super::ContainerError;
+use super::command_path::Lookup;
 use super::spec::Bind;
 
 /// Where the init appears inside the container (podman uses `/run/podman-init`).
@@ -65,6 +75,40 @@ pub fn wrap(init: &Path, args: &[String], binds: &mut Vec<Bind>) -> Vec<String> 
     let mut out = vec![INIT_TARGET.to_owned(), "--".to_owned()];
     out.extend(args.iter().cloned());
     out
+}
+
+/// When `spec` runs its command under the init ([`wrap`]), checks that the command can be
+/// found in the root of the created container whose init is `pid` (`/proc/<pid>/root`: its
+/// mounts and volumes in place) with the process's `PATH` and working directory. A missing
+/// one is the runtime's own "not found" error. A kernel without openat2 skips the check.
+pub fn check_command(spec: &Spec, pid: i32) -> anyhow::Result<()> {
+    let Some(p) = spec.process() else {
+        return Ok(());
+    };
+    let args = p.args().as_deref().unwrap_or_default();
+    let cmd = match args {
+        [init, dashes, cmd, ..] if init == INIT_TARGET && dashes == "--" => cmd,
+        _ => return Ok(()),
+    };
+    let path = p
+        .env()
+        .iter()
+        .flatten()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    let lookup = Lookup { path, cwd: p.cwd() };
+    let root = nix::fcntl::open(
+        &PathBuf::from(format!("/proc/{pid}/root")),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    match lookup.finds(root.as_fd(), cmd) {
+        Ok(false) => {
+            let not_found = FinalizeError::NotFound(cmd.clone());
+            Err(ProcessError::Child(not_found.to_string()).into())
+        }
+        Ok(true) | Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Containers: their records under `<root>/containers/<id>/` ([`record`], [`store`]), the
 //! names they get ([`names`]), the OCI bundle built for the runtime ([`spec`]), the files
-//! bind-mounted into them ([`files`]), the `--init` binary ([`init`]), their network
+//! bind-mounted into them ([`files`]), the `--init` binary ([`init`]) and the check of the
+//! command behind it ([`command_path`]), their network
 //! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), and the
 //! lifecycle steps the CLI and the shim share ([`lifecycle`]). Running the process is left to
 //! berth-runtime (driven by the shim, [`crate::shim`]).
 
+pub mod command_path;
 pub mod connect;
 pub mod create;
 pub mod files;

@@ -30,7 +30,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::container::lifecycle::{self, Engine};
-use crate::container::record::{Status, StdioConfig};
+use crate::container::record::{ContainerRecord, Status};
 use crate::container::store::lock_file;
 use attach::Frame;
 use clients::Clients;
@@ -69,7 +69,7 @@ pub fn run(eng: &Engine<'_>, id: &str) -> anyhow::Result<()> {
         .containers
         .load(id)
         .map_err(anyhow::Error::from)
-        .and_then(|rec| Ok((start(eng, id, &rec.config.stdio)?, rec.config.stdio)));
+        .and_then(|rec| Ok((start(eng, &rec)?, rec.config.stdio)));
     let ((pid, io), stdio) = match started {
         Ok(s) => s,
         Err(e) => {
@@ -100,9 +100,10 @@ fn starter() -> Option<UnixStream> {
     (kind == SFlag::S_IFSOCK).then(|| UnixStream::from(fd))
 }
 
-/// Creates and starts the container with its stdio as `cfg` asks; returns the init's pid
-/// and the shim's ends.
-fn start(eng: &Engine<'_>, id: &str, cfg: &StdioConfig) -> anyhow::Result<(Pid, ContainerIo)> {
+/// Creates and starts the container with its stdio as its config asks; returns the init's
+/// pid and the shim's ends.
+fn start(eng: &Engine<'_>, rec: &ContainerRecord) -> anyhow::Result<(Pid, ContainerIo)> {
+    let (id, cfg) = (rec.id.as_str(), &rec.config.stdio);
     let rt = eng.runtime();
     let (pid, io) = stdio::create_with(cfg, &eng.containers.run_dir(id), |console_socket| {
         rt.create(&berth_runtime::container::CreateOptions {
@@ -112,10 +113,15 @@ fn start(eng: &Engine<'_>, id: &str, cfg: &StdioConfig) -> anyhow::Result<(Pid, 
             ..Default::default()
         })
     })?;
-    if let Err(e) = rt.start(id) {
+    let checked = match rec.host_config.init {
+        true => check_init_command(eng, id, pid).context("create the container"),
+        false => Ok(()),
+    };
+    let started = checked.and_then(|()| rt.start(id).context("start the container"));
+    if let Err(e) = started {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         wait_exit(pid);
-        return Err(e).context("start the container");
+        return Err(e);
     }
     let now = crate::clock::now_rfc3339();
     eng.containers.update(id, |r| {
@@ -129,6 +135,15 @@ fn start(eng: &Engine<'_>, id: &str, cfg: &StdioConfig) -> anyhow::Result<(Pid, 
         r.state.error.clear();
     })?;
     Ok((pid, io))
+}
+
+/// With `--init`, the command behind the init must be there, as the runtime checks the init
+/// ([`crate::container::init::check_command`]).
+fn check_init_command(eng: &Engine<'_>, id: &str, pid: Pid) -> anyhow::Result<()> {
+    let path = eng.bundle_dir(id).join("config.json");
+    let spec = berth_runtime::oci_spec::runtime::Spec::load(&path)
+        .with_context(|| format!("read {}", path.display()))?;
+    crate::container::init::check_command(&spec, pid.as_raw())
 }
 
 fn open_log(eng: &Engine<'_>, id: &str) -> Option<log::LogWriter> {

@@ -46,6 +46,7 @@ impl Berth {
             .env("BERTH_ROOT", self.root.path())
             .env("BERTH_RUN", self.run.path())
             .env_remove("BERTH_CNI_PATH")
+            .env_remove("BERTH_DETACH_KEYS")
             .stdin(Stdio::null());
         if let Some(p) = &self.cni_path {
             cmd.env("BERTH_CNI_PATH", p);

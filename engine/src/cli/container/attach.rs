@@ -10,6 +10,7 @@ use crate::cli::Ctx;
 use crate::cli::terminal;
 use crate::container::record::Status;
 
+use super::detach_keys::DetachKeysArg;
 use super::session::{self, Attach, SignalTarget};
 
 /// `berth attach` arguments.
@@ -18,18 +19,23 @@ pub struct Args {
     /// Do not attach stdin
     #[arg(long = "no-stdin")]
     pub no_stdin: bool,
+    /// Detach keys.
+    #[command(flatten)]
+    pub detach_keys: DetachKeysArg,
     /// The container (name or id)
     pub container: String,
 }
 
 /// Attaches; never returns (the exit code is the container's).
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let detach_keys = args.detach_keys.keys_or_exit();
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     let rec = super::resolve_running(&eng, &args.container, "attach to")?;
     let how = Attach {
         stdin: !args.no_stdin && rec.config.stdio.open_stdin,
         tty: rec.config.stdio.tty,
+        detach_keys,
     };
     if let Err(e) = terminal::check_tty(how.stdin, how.tty) {
         super::exit_with_error(&e.into(), 1);

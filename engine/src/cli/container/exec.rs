@@ -1,7 +1,8 @@
 //! `berth exec`: run another process in a running container. berth is its parent: it
 //! inherits berth's stdout and stderr, and with `-i` its stdin (else /dev/null); with `-t` it
 //! runs on a pty that berth relays ([`super::exec_tty`]). berth exits with its exit code
-//! (126/127 when it cannot be run, 1 for `-it` without a terminal on stdin, as Docker).
+//! (126/127 when it cannot be run, 1 for `-it` without a terminal on stdin, as Docker). With
+//! `-it`, the detach keys leave the process running and exit berth with 1.
 
 use std::path::PathBuf;
 
@@ -13,6 +14,8 @@ use crate::cli::Ctx;
 use crate::cli::terminal;
 use crate::container::create::merge_env;
 use crate::container::record::ContainerRecord;
+
+use super::detach_keys::{DetachKeys, DetachKeysArg};
 
 /// `berth exec` arguments.
 #[derive(Debug, clap::Args)]
@@ -32,6 +35,9 @@ pub struct Args {
     /// Give the process a pseudo-terminal
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Detach keys.
+    #[command(flatten)]
+    pub detach_keys: DetachKeysArg,
     /// The container
     pub container: String,
     /// The command and its arguments
@@ -73,7 +79,7 @@ fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
     Ok(p)
 }
 
-fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
+fn exec(args: &Args, keys: DetachKeys, ctx: &Ctx) -> anyhow::Result<i32> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     let rec = super::resolve_running(&eng, &args.container, "exec in it")?;
@@ -96,7 +102,7 @@ fn exec(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
     if let Some(c) = &console {
         let relayed = c
             .receive_master()
-            .and_then(|m| super::exec_tty::relay(m, args.interactive));
+            .and_then(|m| super::exec_tty::relay(m, args.interactive.then(|| keys.matcher())));
         if let Err(e) = relayed {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
@@ -111,7 +117,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     if let Err(e) = terminal::check_tty(args.interactive, args.tty) {
         super::exit_with_error(&e.into(), 1);
     }
-    match exec(&args, ctx) {
+    let keys = args.detach_keys.keys_or_exit();
+    match exec(&args, keys, ctx) {
         Ok(code) => super::exit(code),
         Err(e) => {
             let code = crate::shim::exit_code_of(&e);

@@ -1,7 +1,8 @@
 //! `berth exec -t`: the runtime gives the process a pty and sends its master over a console
 //! socket in a private temp dir; berth then relays the master to its own stdout and (with
 //! `-i`) its stdin to the master, with its terminal raw (with `-i`) and the window size
-//! following SIGWINCH, until the pty closes.
+//! following SIGWINCH, until the pty closes or the detach keys are typed (then the process
+//! runs on, [`super::exec_detach`]).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -10,6 +11,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use anyhow::Context as _;
 use berth_runtime::terminal::ConsoleSocket;
 
+use super::detach_keys::{self, Matcher, StdinEnd};
 use crate::cli::terminal::{self, RawMode};
 
 /// A console socket in a new private directory (both go on drop).
@@ -40,8 +42,9 @@ impl Console {
     }
 }
 
-/// Relays between our stdio and `master` until the process's side of the pty is closed.
-pub fn relay(master: OwnedFd, stdin: bool) -> anyhow::Result<()> {
+/// Relays between our stdio and `master` until the process's side of the pty is closed. With
+/// `stdin`, our keys go to the process until `keys` detach.
+pub fn relay(master: OwnedFd, stdin: Option<Matcher>) -> anyhow::Result<()> {
     let resize = master.try_clone()?;
     terminal::handle_signals(
         true,
@@ -51,17 +54,16 @@ pub fn relay(master: OwnedFd, stdin: bool) -> anyhow::Result<()> {
         |_| {},
     )?;
     let raw = match stdin {
-        true => RawMode::enter()?,
-        false => None,
+        Some(_) => RawMode::enter()?,
+        None => None,
     };
-    if stdin {
-        let mut to_pty = File::from(master.try_clone()?);
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_pty);
-        });
+    if let Some(keys) = stdin {
+        let to_pty = master.try_clone()?;
+        std::thread::spawn(move || forward_keys(to_pty, keys));
     }
     let mut from_pty = File::from(master);
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole relay: a detach exits from another thread, flushing stdout.
+    let mut out = std::io::stdout();
     let mut buf = vec![0u8; 32 << 10];
     loop {
         match from_pty.read(&mut buf) {
@@ -76,4 +78,21 @@ pub fn relay(master: OwnedFd, stdin: bool) -> anyhow::Result<()> {
     }
     drop(raw);
     Ok(())
+}
+
+/// Copies our stdin to `master` until it ends or `keys` detach: then a holder keeps the pty
+/// open and berth exits with 1.
+fn forward_keys(master: OwnedFd, mut keys: Matcher) {
+    let mut to_pty = match master.try_clone() {
+        Ok(fd) => File::from(fd),
+        Err(_) => return,
+    };
+    let end = detach_keys::forward_stdin(Some(&mut keys), |d| to_pty.write_all(&d).is_ok());
+    if end == StdinEnd::Detach {
+        if let Err(e) = super::exec_detach::hold_master(master) {
+            terminal::restore();
+            super::exit_with_error(&e, 1);
+        }
+        detach_keys::detached();
+    }
 }

@@ -7,6 +7,7 @@ use crate::cli::Ctx;
 use crate::cli::terminal;
 use crate::container::create::create;
 
+use super::detach_keys::{DetachKeys, DetachKeysArg};
 use super::session::{self, Attach, SignalTarget};
 
 /// `berth run` arguments.
@@ -15,6 +16,9 @@ pub struct Args {
     /// Run in the background and print the container id
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Detach keys.
+    #[command(flatten)]
+    pub detach_keys: DetachKeysArg,
     /// Container settings.
     #[command(flatten)]
     pub create: super::create::CreateArgs,
@@ -26,13 +30,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     if let Err(e) = terminal::check_tty(c.interactive && !args.detach, c.tty) {
         super::exit_with_error(&e.into(), 1);
     }
-    match run_inner(&args, ctx) {
+    let keys = args.detach_keys.keys_or_exit();
+    match run_inner(&args, keys, ctx) {
         Ok(code) => super::exit(code),
         Err(e) => super::exit_with_error(&e, super::start::code_of(&e)),
     }
 }
 
-fn run_inner(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
+fn run_inner(args: &Args, detach_keys: DetachKeys, ctx: &Ctx) -> anyhow::Result<i32> {
     let mut req = args.create.request()?;
     // Stdin closes with the attached client's input; a detached container keeps it open.
     req.stdio.stdin_once &= !args.detach;
@@ -60,6 +65,7 @@ fn run_inner(args: &Args, ctx: &Ctx) -> anyhow::Result<i32> {
     let how = Attach {
         stdin: req.stdio.open_stdin,
         tty: req.stdio.tty,
+        detach_keys,
     };
     let target = SignalTarget {
         runtime_root: eng.runtime_root.clone(),
@@ -112,5 +118,44 @@ mod tests {
             panic!("attach")
         };
         assert!(a.no_stdin && a.container == "c");
+    }
+
+    #[test]
+    fn run_start_attach_and_exec_take_detach_keys() {
+        for argv in [
+            &["berth", "run", "--detach-keys", "ctrl-a,x", "-it", "bb"][..],
+            &["berth", "start", "-ai", "--detach-keys=ctrl-a,x", "c"],
+            &["berth", "attach", "--detach-keys", "ctrl-a,x", "c"],
+            &[
+                "berth",
+                "exec",
+                "-it",
+                "--detach-keys",
+                "ctrl-a,x",
+                "c",
+                "sh",
+            ],
+        ] {
+            let keys = match Cli::try_parse_from(argv).unwrap().command {
+                Command::Run(a) => a.detach_keys,
+                Command::Start(a) => a.detach_keys,
+                Command::Attach(a) => a.detach_keys,
+                Command::Exec(a) => a.detach_keys,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(keys.detach_keys.as_deref(), Some("ctrl-a,x"), "{argv:?}");
+        }
+        // "" is a value (detaching off), and in the command the flag is the command's.
+        let a = run_args(&[
+            "berth",
+            "run",
+            "--detach-keys",
+            "",
+            "bb",
+            "sh",
+            "--detach-keys",
+        ]);
+        assert_eq!(a.detach_keys.detach_keys.as_deref(), Some(""));
+        assert_eq!(a.create.cmd, ["sh", "--detach-keys"]);
     }
 }

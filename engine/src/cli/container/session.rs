@@ -4,25 +4,28 @@
 //! and its window size is sent at the start and on every SIGWINCH. Without `tty`, SIGINT,
 //! SIGTERM, SIGHUP and SIGQUIT are relayed to the container (Docker's sig-proxy); with it, the
 //! pty's line discipline turns ^C into SIGINT, a signal sent to the CLI only ends the CLI
-//! (terminal restored first), and ctrl-p ctrl-q detaches ([`super::detach_keys`]).
+//! (terminal restored first), and the detach keys (ctrl-p ctrl-q unless `--detach-keys` says
+//! otherwise, [`super::detach_keys`]) detach.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::detach_keys::{DetachKeys, Keys};
+use super::detach_keys::{self, DetachKeys, Matcher, StdinEnd};
 use crate::cli::terminal::{self, RawMode};
 use crate::shim::attach::{Frame, Input, Message};
 use crate::shim::spawn::Shim;
 
 /// How to attach.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Attach {
     /// Forward our stdin.
     pub stdin: bool,
     /// The container has a pty.
     pub tty: bool,
+    /// With `tty`, the keys that detach.
+    pub detach_keys: DetachKeys,
 }
 
 /// Who receives relayed signals: the container `id` of the runtime at `runtime_root`.
@@ -79,7 +82,8 @@ pub fn run(conn: UnixStream, how: Attach, target: SignalTarget) -> anyhow::Resul
         send(&writer, &Input::Resize { rows, cols });
     }
     if how.stdin {
-        std::thread::spawn(move || forward_stdin(&writer, how.tty));
+        let keys = how.detach_keys.matcher();
+        std::thread::spawn(move || forward_stdin(&writer, how.tty.then_some(keys)));
     }
     let code = copy_output(conn);
     drop(raw);
@@ -93,36 +97,16 @@ fn send(writer: &Mutex<UnixStream>, input: &Input) -> bool {
     }
 }
 
-/// Copies our stdin to the container until it ends, then says so. With `tty`, ctrl-p ctrl-q
-/// detaches: berth exits with 1 and the container runs on (as Docker).
-fn forward_stdin(writer: &Mutex<UnixStream>, tty: bool) {
-    let mut stdin = std::io::stdin().lock();
-    let mut keys = DetachKeys::default();
-    let mut buf = vec![0u8; 32 << 10];
-    loop {
-        let n = match stdin.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        let (data, detach) = match tty {
-            true => match keys.scan(&buf[..n]) {
-                Keys::Send(d) => (d, false),
-                Keys::Detach(d) => (d, true),
-            },
-            false => (buf[..n].to_vec(), false),
-        };
-        if !data.is_empty() && !send(writer, &Input::Stdin(data)) {
-            return;
+/// Copies our stdin to the container until it ends, then says so. With detach `keys` (a
+/// pty), their sequence detaches: berth exits with 1 and the container runs on (as Docker).
+fn forward_stdin(writer: &Mutex<UnixStream>, mut keys: Option<Matcher>) {
+    match detach_keys::forward_stdin(keys.as_mut(), |d| send(writer, &Input::Stdin(d))) {
+        StdinEnd::Eof => {
+            send(writer, &Input::CloseStdin);
         }
-        if detach {
-            terminal::restore();
-            eprintln!("\r\nread escape sequence");
-            super::exit(1);
-        }
+        StdinEnd::Detach => detach_keys::detached(),
+        StdinEnd::SendFailed => {}
     }
-    send(writer, &Input::CloseStdin);
 }
 
 /// Writes the container's output to ours until it exits; its exit code.

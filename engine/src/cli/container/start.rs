@@ -9,6 +9,7 @@ use crate::container::record::{ContainerRecord, Status};
 use crate::shim::attach::Frame;
 use crate::shim::spawn::{Shim, spawn};
 
+use super::detach_keys::{DetachKeys, DetachKeysArg};
 use super::session::{self, Attach, SignalTarget};
 
 /// `berth start` arguments.
@@ -20,6 +21,9 @@ pub struct Args {
     /// Attach the container's stdin too (when it was created with -i)
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Detach keys.
+    #[command(flatten)]
+    pub detach_keys: DetachKeysArg,
     /// Containers (name or id)
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -82,12 +86,13 @@ pub fn start_container(
 
 /// Starts each container and prints its reference.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let keys = args.detach_keys.keys_or_exit();
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     if args.attach {
         let reference = args.containers.first().cloned().unwrap_or_default();
         let code = match super::resolve(&eng, &reference) {
-            Ok(rec) => start_attached(&eng, ctx, rec, args.interactive),
+            Ok(rec) => start_attached(&eng, ctx, rec, args.interactive, keys),
             Err(e) => super::exit_with_error(&e, code_of(&e)),
         };
         super::exit(code);
@@ -102,10 +107,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// `start -a [-i]`: the container's exit code.
-fn start_attached(eng: &Engine<'_>, ctx: &Ctx, mut rec: ContainerRecord, stdin: bool) -> i32 {
+fn start_attached(
+    eng: &Engine<'_>,
+    ctx: &Ctx,
+    mut rec: ContainerRecord,
+    stdin: bool,
+    detach_keys: DetachKeys,
+) -> i32 {
     let how = Attach {
         stdin: stdin && rec.config.stdio.open_stdin,
         tty: rec.config.stdio.tty,
+        detach_keys,
     };
     if let Err(e) = terminal::check_tty(how.stdin, how.tty) {
         super::exit_with_error(&e.into(), 1);
