@@ -67,7 +67,7 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> anyhow::Result<(u32, u32)> {
         None => (user, None),
     };
     let lookup = |file: &str, name: &str, field: usize| -> Option<(u32, Option<u32>)> {
-        let text = fs::read_to_string(rootfs.join(file)).ok()?;
+        let text = read_in_root(rootfs, file)?;
         text.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
             (f.first() == Some(&name)).then(|| {
@@ -94,8 +94,15 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> anyhow::Result<(u32, u32)> {
     Ok((uid, gid))
 }
 
+/// Reads `file` of the image as the container would see it: symlinks (an `etc/passwd` that
+/// points at `/etc/passwd`, say) resolve inside the root, never to the host's files.
+fn read_in_root(rootfs: &Path, file: &str) -> Option<String> {
+    let path = berth_runtime::mounts::secure_join(rootfs, Path::new(file)).ok()?;
+    fs::read_to_string(path).ok()
+}
+
 fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
-    let text = fs::read_to_string(rootfs.join("etc/passwd")).ok()?;
+    let text = read_in_root(rootfs, "etc/passwd")?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.get(2)?.parse::<u32>().ok()? == uid).then(|| f.get(3)?.parse().ok())?
@@ -339,5 +346,22 @@ mod tests {
         assert_eq!(resolve_user(t.path(), "1000:staff").unwrap(), (1000, 50));
         assert_eq!(resolve_user(t.path(), "5:6").unwrap(), (5, 6));
         assert!(resolve_user(t.path(), "nobody").is_err());
+    }
+
+    #[test]
+    fn an_image_passwd_that_links_out_of_the_root_is_read_inside_it() {
+        let host = tempfile::tempdir().unwrap();
+        let host_passwd = host.path().join("passwd");
+        fs::write(&host_passwd, "hostonly:x:4242:4242::/:/bin/sh\n").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink(&host_passwd, root.path().join("etc/passwd")).unwrap();
+        assert!(resolve_user(root.path(), "hostonly").is_err());
+        // The same link resolved inside the root finds the image's file there.
+        let inside = root.path().join(host_passwd.strip_prefix("/").unwrap());
+        fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        fs::write(&inside, "imageuser:x:7:8::/:/bin/sh\n").unwrap();
+        assert_eq!(resolve_user(root.path(), "imageuser").unwrap(), (7, 8));
+        assert_eq!(resolve_user(root.path(), "7").unwrap(), (7, 8));
     }
 }

@@ -8,6 +8,7 @@
 pub mod exec;
 pub mod finalize;
 pub mod init;
+pub mod pty_holder;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 

@@ -82,11 +82,16 @@ pub struct CreateArgs {
     /// Give the process a pseudo-terminal
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// The image
-    pub image: String,
-    /// The command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub cmd: Vec<String>,
+    /// The image, then the command and its arguments: everything after the image is the
+    /// container's, as with docker (`berth run IMG --rm` runs `--rm`)
+    #[arg(
+        value_name = "IMAGE [COMMAND [ARG...]]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub image_and_cmd: Vec<String>,
 }
 
 /// Parses `64m`, `1g`, `512k`, `1024` into bytes.
@@ -112,6 +117,16 @@ pub fn parse_bytes(s: &str) -> Result<i64, ContainerError> {
 }
 
 impl CreateArgs {
+    /// The image.
+    pub fn image(&self) -> &str {
+        self.image_and_cmd.first().map_or("", String::as_str)
+    }
+
+    /// The command and its arguments (empty: the image's).
+    pub fn cmd(&self) -> &[String] {
+        self.image_and_cmd.get(1..).unwrap_or_default()
+    }
+
     /// The library request.
     pub fn request(&self) -> anyhow::Result<CreateRequest> {
         let mut env = Vec::new();
@@ -175,8 +190,8 @@ impl CreateArgs {
         }
         Ok(CreateRequest {
             name: self.name.clone(),
-            image: self.image.clone(),
-            cmd: self.cmd.clone(),
+            image: self.image().to_owned(),
+            cmd: self.cmd().to_vec(),
             entrypoint: self.entrypoint.clone(),
             env,
             volumes: self.volume.clone(),

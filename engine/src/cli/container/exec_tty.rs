@@ -2,7 +2,7 @@
 //! socket in a private temp dir; berth then relays the master to its own stdout and (with
 //! `-i`) its stdin to the master, with its terminal raw (with `-i`) and the window size
 //! following SIGWINCH, until the pty closes or the detach keys are typed (then the process
-//! runs on, [`super::exec_detach`]).
+//! runs on, `berth_runtime::process::pty_holder`).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -89,8 +89,9 @@ fn forward_keys(master: OwnedFd, mut keys: Matcher) {
     };
     let end = detach_keys::forward_stdin(Some(&mut keys), |d| to_pty.write_all(&d).is_ok());
     if end == StdinEnd::Detach {
-        if let Err(e) = super::exec_detach::hold_master(master) {
+        if let Err(e) = berth_runtime::process::pty_holder::hold_pty_master(master) {
             terminal::restore();
+            let e = anyhow::Error::new(e).context("fork a holder for the pty");
             super::exit_with_error(&e, 1);
         }
         detach_keys::detached();

@@ -8,7 +8,6 @@ pub mod commit;
 pub mod create;
 pub mod detach_keys;
 pub mod exec;
-pub mod exec_detach;
 pub mod exec_tty;
 pub mod inspect;
 pub mod kill;

@@ -91,11 +91,18 @@ mod tests {
     fn i_and_t_before_the_image_are_berths_after_it_the_commands() {
         let a = run_args(&["berth", "run", "-it", "--rm", "bb", "sh", "-it"]);
         assert!(a.create.interactive && a.create.tty && !a.detach);
-        assert_eq!(a.create.cmd, ["sh", "-it"]);
+        assert_eq!(a.create.cmd(), ["sh", "-it"]);
         let req = a.create.request().unwrap();
         assert!(req.stdio.tty && req.stdio.open_stdin && req.stdio.stdin_once);
         let a = run_args(&["berth", "run", "-d", "-t", "bb"]);
         assert!(a.create.tty && !a.create.interactive && a.detach);
+        assert_eq!(a.create.image(), "bb");
+        assert!(a.create.cmd().is_empty());
+        // A flag right after the image is the command's, not berth's.
+        let a = run_args(&["berth", "run", "--name", "x", "bb", "--rm", "-d"]);
+        assert_eq!(a.create.image(), "bb");
+        assert_eq!(a.create.cmd(), ["--rm", "-d"]);
+        assert!(!a.create.rm && !a.detach);
         let req = a.create.request().unwrap();
         assert!(!req.stdio.open_stdin && !req.stdio.stdin_once);
     }
@@ -156,6 +163,6 @@ mod tests {
             "--detach-keys",
         ]);
         assert_eq!(a.detach_keys.detach_keys.as_deref(), Some(""));
-        assert_eq!(a.create.cmd, ["sh", "--detach-keys"]);
+        assert_eq!(a.create.cmd(), ["sh", "--detach-keys"]);
     }
 }

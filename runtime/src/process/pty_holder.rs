@@ -1,26 +1,22 @@
-//! `berth exec -it` after its detach keys: the exec'd process must run on, but berth holds its
-//! pty master, and the last close of a master hangs the pty up (SIGHUP to the process). So,
-//! as Docker's shim does, something keeps the master open and reads (and discards) what the
-//! process writes, so that it never blocks on a full pty: a forked child in its own session,
-//! which ends when the process's side of the pty is closed.
+//! Keeping a detached `exec -t` process's pty alive: the exec'd process must run on after the
+//! CLI detaches, but the CLI holds its pty master, and the last close of a master hangs the pty
+//! up (SIGHUP to the process). So, as Docker's shim does, something keeps the master open and
+//! reads (and discards) what the process writes, so that it never blocks on a full pty: a
+//! forked child in its own session, which ends when the process's side of the pty is closed.
+//! Here because this module is the only place that forks.
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
 
-use anyhow::Context as _;
 use nix::unistd::{ForkResult, fork};
 
 /// Hands `master` to a new background process that drains it until the pty is closed.
-pub fn hold_master(master: OwnedFd) -> anyhow::Result<()> {
-    let devnull = File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .context("open /dev/null")?;
+pub fn hold_pty_master(master: OwnedFd) -> std::io::Result<()> {
+    let devnull = File::options().read(true).write(true).open("/dev/null")?;
     // SAFETY: berth has other threads, so the child may only make async-signal-safe calls
     // until it exits: it does (setsid, dup2, read into a stack buffer, _exit), allocates
     // nothing, takes no lock and never returns into the caller.
-    match unsafe { fork() }.context("fork a holder for the pty")? {
+    match unsafe { fork() }.map_err(std::io::Error::from)? {
         ForkResult::Parent { .. } => Ok(()),
         ForkResult::Child => {
             let _ = nix::unistd::setsid();
