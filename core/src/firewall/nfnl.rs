@@ -58,15 +58,23 @@ pub struct Element {
 
 /// A netfilter netlink socket in the calling thread's network namespace.
 ///
-/// Closing a netfilter socket after a transaction that deleted something makes the kernel wait
-/// for its deferred destroy work (an RCU grace period, ~10 ms) inside `close`. After a deletion
-/// the socket is therefore handed on drop to a detached child that keeps it open until this
-/// process exits and then pays that wait where nobody is waiting for it.
+/// Closing a netfilter socket while the kernel still has deferred destroy work from a
+/// transaction that deleted something (an RCU grace period away, ~10 ms) makes `close` wait for
+/// that work, and it waits holding nf_tables' commit mutex, which unregistering any network
+/// device also takes: a bridge DEL right after portmap's DEL waited 8-20 ms for it. After a
+/// deletion the socket is therefore handed on drop to a detached child that closes it only once
+/// that work has long run ([`HOLD`]), when the close costs nothing and blocks no one.
 pub struct Nfnl {
     socket: Socket,
     seq: std::cell::Cell<u32>,
     deleted: std::cell::Cell<bool>,
 }
+
+/// How long the holder child keeps a socket after a deletion: many grace periods.
+const HOLD: libc::timespec = libc::timespec {
+    tv_sec: 0,
+    tv_nsec: 500_000_000,
+};
 
 impl Drop for Nfnl {
     fn drop(&mut self) {
@@ -76,27 +84,25 @@ impl Drop for Nfnl {
     }
 }
 
-/// Forks a child that holds `fd` until this process dies (`PR_SET_PDEATHSIG`), so the last
-/// close, and the kernel's wait in it, happen in the child.
+/// Forks a child that holds `fd` for [`HOLD`] and then exits, so the last close happens after
+/// the kernel's deferred work is done, whether or not this process is still running.
 fn hand_off_release(fd: i32) {
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the child only makes async-signal-safe system calls (setsid, prctl, getppid,
-    // close_range, pause, _exit) and never returns into Rust code, so forking a possibly
-    // multi-threaded process is sound.
+    // SAFETY: the child only makes async-signal-safe system calls (setsid, close_range,
+    // nanosleep, reading errno, _exit) and never returns into Rust code, so forking a possibly multi-threaded
+    // process is sound.
     match unsafe { libc::fork() } {
         // SAFETY: in the child, as above: raw system calls only, then _exit.
         0 => unsafe {
             libc::setsid();
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::getppid() == parent {
-                // Keep only the socket: nobody reading our stdout waits for this child.
-                if fd > 0 {
-                    libc::syscall(libc::SYS_close_range, 0u32, (fd - 1) as u32, 0u32);
-                }
-                libc::syscall(libc::SYS_close_range, (fd + 1) as u32, u32::MAX, 0u32);
-                libc::pause();
+            // Keep only the socket: nobody reading our stdout waits for this child.
+            if fd > 0 {
+                libc::syscall(libc::SYS_close_range, 0u32, (fd - 1) as u32, 0u32);
             }
+            libc::syscall(libc::SYS_close_range, (fd + 1) as u32, u32::MAX, 0u32);
+            let mut left = HOLD;
+            while libc::nanosleep(&left, &mut left) == -1
+                && *libc::__errno_location() == libc::EINTR
+            {}
             libc::_exit(0)
         },
         -1 => tracing::debug!("could not fork the netfilter socket holder; closing in place"),
