@@ -99,8 +99,7 @@ impl World {
 
     /// Unmounts what the world mounted, so the temp dir can go.
     pub fn close(self) {
-        // create_named made the netns dir a (shared) mount point of its own.
-        let _ = nix::mount::umount2(&self.netns_dir(), MntFlags::MNT_DETACH);
+        let _ = Netns::release_dir(&self.netns_dir());
         if self.tmpfs {
             let _ = nix::mount::umount2(self.dir.path(), MntFlags::MNT_DETACH);
         }

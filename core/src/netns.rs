@@ -181,6 +181,16 @@ impl Netns {
         Self::remove_path(&dir.join(name))
     }
 
+    /// Undoes what [`Netns::create_named`] made of `dir` itself (a shared bind mount onto
+    /// itself, as iproute2 does for `/run/netns`), for when the directory is going away. Its
+    /// namespaces should be removed first. Succeeds when `dir` is not a mount point.
+    pub fn release_dir(dir: &Path) -> Result<(), NetnsError> {
+        match nix::mount::umount2(dir, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(NetnsError::sys("unmount", dir)(e)),
+        }
+    }
+
     /// Lazily unmounts and unlinks a namespace file. Succeeds when it is already gone. The
     /// namespace itself lives on while processes or open [`Netns`] handles still use it.
     pub fn remove_path(path: &Path) -> Result<(), NetnsError> {

@@ -28,7 +28,8 @@ fn main() -> anyhow::Result<()> {
     drop((host, ctr));
     Netns::remove_named(&dir.join("netns"), "example-host")?;
     Netns::remove_named(&dir.join("netns"), "example-ctr")?;
-    let _ = std::fs::remove_dir_all(&dir);
+    Netns::release_dir(&dir.join("netns"))?;
+    std::fs::remove_dir_all(&dir)?;
     result?
 }
 

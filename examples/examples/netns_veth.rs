@@ -17,7 +17,8 @@ fn main() -> anyhow::Result<()> {
     let result = wire(&a, &b);
     Netns::remove_named(&dir, "example-a")?;
     Netns::remove_named(&dir, "example-b")?;
-    std::fs::remove_dir(&dir).ok();
+    Netns::release_dir(&dir)?;
+    std::fs::remove_dir(&dir)?;
     result
 }
 
