@@ -48,6 +48,27 @@ fn netns_create_open_remove_is_idempotent() {
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_netns_dir_of_its_own_is_released_and_can_go() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("netns");
+    let mounted = |d: &Path| {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        info.lines()
+            .any(|l| l.split(' ').nth(4) == Some(d.to_str().unwrap()))
+    };
+    Netns::create_named(&dir, "rel").unwrap();
+    assert!(mounted(&dir), "create_named makes the dir a mount point");
+    Netns::remove_named(&dir, "rel").unwrap();
+    Netns::release_dir(&dir).unwrap();
+    assert!(!mounted(&dir));
+    std::fs::remove_dir(&dir).unwrap();
+    // Releasing what is not (or no longer) a mount point is fine.
+    Netns::release_dir(&dir).unwrap();
+    Netns::release_dir(parent.path()).unwrap();
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn netns_open_regular_file_is_not_netns() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let err = Netns::open(file.path()).unwrap_err();
