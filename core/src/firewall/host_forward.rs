@@ -12,7 +12,7 @@
 //! Through the `iptables`/`ip6tables` programs, so it works whichever backend (nft or legacy)
 //! the host's iptables uses; a host without them has no such chain to worry about.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ipnetwork::IpNetwork;
@@ -61,9 +61,9 @@ fn policy_is_drop(listing: &str) -> bool {
     listing.lines().any(|l| l.trim() == "-P FORWARD DROP")
 }
 
-/// Runs `prog -w <args>`; Ok(true) on exit 0, Ok(false) on exit 1 (iptables' "no such rule"),
-/// an error with iptables' message otherwise.
-fn run(prog: &PathBuf, args: &[String], op: &str) -> Result<(bool, String), FirewallError> {
+/// Runs `prog -w <args>`: (true, stdout) on exit 0, (false, stdout) on exit 1 (iptables' "no
+/// such rule"), an error with iptables' message otherwise.
+fn run(prog: &Path, args: &[String], op: &str) -> Result<(bool, String), FirewallError> {
     let out = Command::new(prog)
         .arg("-w")
         .args(args)
