@@ -5,9 +5,10 @@
 //! (so nothing outside the bench sees it, and it goes when the bench exits). The reason is the
 //! disk's memory: ext4 without a journal (this VM's root file system) does not reuse an inode
 //! deleted in the last minute (five while its inode table block is dirty), and finding a free
-//! one walks past every such inode in the block group, a buffer-cache lookup each. The teardown of one scale phase deletes a thousand reservation and netns
-//! files, so the next phase (the other implementation) would pay for them on every ADD, and the
-//! same plugin's figures would depend on what ran before it. [`World::on_disk`] keeps the old
+//! one walks past every such inode in the block group, a buffer-cache lookup each. The teardown
+//! of one scale phase deletes a thousand reservation and netns files, so the next phase (the
+//! other implementation) would pay for them on every ADD, and the same plugin's figures would
+//! depend on what ran before it. [`World::on_disk`] keeps the old
 //! behaviour for measuring a given file system.
 
 use std::path::PathBuf;

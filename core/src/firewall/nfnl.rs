@@ -62,9 +62,9 @@ pub struct Element {
 /// transaction that deleted something (an RCU grace period away, ~10 ms) makes `close` wait for
 /// that work, and, as far as the timings tell, it waits holding nf_tables' commit mutex, which
 /// unregistering a network device also needs: a bridge DEL right after portmap's DEL waited
-/// 8-20 ms, 2 ms when 5 ms or more passed between them. After a
-/// deletion the socket is therefore handed on drop to a detached child that closes it only once
-/// that work has long run ([`HOLD`]), when the close costs nothing and blocks no one.
+/// 8-20 ms, 2 ms when 5 ms or more passed between them. After a deletion the socket is
+/// therefore handed on drop to a detached child that closes it only once that work has long run
+/// ([`HOLD`]), when the close costs nothing and blocks no one.
 pub struct Nfnl {
     socket: Socket,
     seq: std::cell::Cell<u32>,
@@ -89,8 +89,8 @@ impl Drop for Nfnl {
 /// the kernel's deferred work is done, whether or not this process is still running.
 fn hand_off_release(fd: i32) {
     // SAFETY: the child only makes async-signal-safe system calls (setsid, close_range,
-    // nanosleep, reading errno, _exit) and never returns into Rust code, so forking a possibly multi-threaded
-    // process is sound.
+    // nanosleep, reading errno, _exit) and never returns into Rust code, so forking a possibly
+    // multi-threaded process is sound.
     match unsafe { libc::fork() } {
         // SAFETY: in the child, as above: raw system calls only, then _exit.
         0 => unsafe {

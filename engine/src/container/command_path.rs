@@ -5,8 +5,9 @@
 //! container's root, never on the host. Starting the command is left to the container.
 
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use berth_runtime::process::finalize::exec_candidates;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
 use nix::sys::stat::{SFlag, fstat};
@@ -21,20 +22,6 @@ pub struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    /// The paths execvp would try for `cmd`, in order.
-    fn candidates(&self, cmd: &str) -> Vec<PathBuf> {
-        if cmd.contains('/') {
-            return vec![self.cwd.join(cmd)];
-        }
-        self.path
-            .split(':')
-            .map(|dir| match dir {
-                "" => self.cwd.join(cmd),
-                d => self.cwd.join(d).join(cmd),
-            })
-            .collect()
-    }
-
     /// Whether `cmd` names an executable regular file under `root` (for root: any execute
     /// bit). Fails only when the kernel cannot resolve in a root (openat2 is Linux 5.6+), so
     /// the caller cannot tell.
@@ -42,7 +29,7 @@ impl Lookup<'_> {
         if cmd.is_empty() {
             return Ok(false);
         }
-        for candidate in self.candidates(cmd) {
+        for candidate in exec_candidates(self.path, self.cwd, cmd) {
             match is_executable(root, &candidate) {
                 Ok(true) => return Ok(true),
                 Ok(false) => {}

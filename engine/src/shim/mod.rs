@@ -3,9 +3,9 @@
 //! `create` clones the init from the shim with the shim's stdio, which the shim has pointed at
 //! pipes or, with `-t`, whose pty master it receives ([`stdio`]). The shim then relays output
 //! to the json-file log ([`log`]) and to the attached CLIs, and their input to the container
-//! ([`relay`], [`clients`], [`attach`]), blocks in `poll` and `waitpid` (no polling loop), and when the
-//! container ends records its exit code and runs the teardown (runtime delete, CNI DEL, netns,
-//! unmount) and, for `--rm`, the removal. It holds an exclusive lock on
+//! ([`relay`], [`clients`], [`attach`]), blocks in `poll` and `waitpid` (no polling loop), and
+//! when the container ends records its exit code and runs the teardown (runtime delete, CNI
+//! DEL, netns, unmount) and, for `--rm`, the removal. It holds an exclusive lock on
 //! `<run-root>/containers/<id>/shim.lock` for its whole life: that lock is how others know the
 //! container is watched, and how `stop` and `wait` wait for it.
 
@@ -113,9 +113,10 @@ fn start(eng: &Engine<'_>, rec: &ContainerRecord) -> anyhow::Result<(Pid, Contai
             ..Default::default()
         })
     })?;
-    let checked = match rec.host_config.init {
-        true => check_init_command(eng, id, pid).context("create the container"),
-        false => Ok(()),
+    let checked = if rec.host_config.init {
+        check_init_command(eng, id, pid).context("create the container")
+    } else {
+        Ok(())
     };
     let started = checked.and_then(|()| rt.start(id).context("start the container"));
     if let Err(e) = started {

@@ -211,25 +211,28 @@ impl ProcessPlan {
     pub fn resolve_executable(&self) -> Result<CString, FinalizeError> {
         let arg0 = self.args[0].to_string_lossy().into_owned();
         let is_exe = |p: &Path| p.is_file() && access(p, AccessFlags::X_OK).is_ok();
-        if arg0.contains('/') {
-            let p = if Path::new(&arg0).is_absolute() {
-                PathBuf::from(&arg0)
-            } else {
-                self.cwd.join(&arg0)
-            };
-            return if is_exe(&p) {
-                Ok(self.args[0].clone())
-            } else {
-                Err(FinalizeError::NotFound(arg0))
-            };
+        let found = exec_candidates(&self.env_path(), &self.cwd, &arg0)
+            .into_iter()
+            .find(|p| is_exe(p));
+        match found {
+            // A name with a slash is run as given (the kernel resolves it from the cwd).
+            Some(_) if arg0.contains('/') => Ok(self.args[0].clone()),
+            Some(p) => CString::new(p.into_os_string().into_encoded_bytes())
+                .map_err(|_| FinalizeError::NotFound(arg0)),
+            None => Err(FinalizeError::NotFound(arg0)),
         }
-        self.env_path()
-            .split(':')
-            .map(|dir| Path::new(dir).join(&arg0))
-            .find(|p| is_exe(p))
-            .and_then(|p| CString::new(p.into_os_string().into_encoded_bytes()).ok())
-            .ok_or(FinalizeError::NotFound(arg0))
     }
+}
+
+/// The paths execvp would try for `cmd`, in order, made absolute from `cwd`: a name with a
+/// slash is a path (relative ones from `cwd`); any other name is looked for in each `PATH`
+/// directory (an empty entry is `cwd`). berth's engine uses it too, to look for a command in a
+/// container's root from outside.
+pub fn exec_candidates(path: &str, cwd: &Path, cmd: &str) -> Vec<PathBuf> {
+    if cmd.contains('/') {
+        return vec![cwd.join(cmd)];
+    }
+    path.split(':').map(|dir| cwd.join(dir).join(cmd)).collect()
 }
 
 fn all_caps(last_cap: u8) -> impl Iterator<Item = Capability> {
