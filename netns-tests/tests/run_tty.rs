@@ -428,7 +428,9 @@ fn custom_detach_keys_detach_and_the_default_ones_reach_the_container() {
     assert_eq!(b.json(&["inspect", "k"])[0]["State"]["Status"], "running");
     // exec -it with its own keys: the process runs on after the CLI detached (its pty kept
     // open: a hang-up would kill it).
-    let count = "i=0; while :; do i=$((i+1)); echo $i > /n; echo tick $i; sleep 1; done";
+    // /n is replaced by a rename, so a reader never sees it truncated and empty.
+    let count =
+        "i=0; while :; do i=$((i+1)); echo $i > /n.new; mv /n.new /n; echo tick $i; sleep 1; done";
     let exec = [
         "exec",
         "-it",
