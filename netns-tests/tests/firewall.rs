@@ -4,73 +4,15 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::time::Duration;
 
 use berth_core::firewall::{Firewall, NetworkRules, NftFirewall};
 use berth_netns_tests::TestNetns;
 use berth_netns_tests::cni::{Call, add_with_ports, del_with_ports};
+use berth_netns_tests::fw_world::{HOST_OUT, OUTSIDE, conf, ip_of, ruleset, sa, world};
 use berth_netns_tests::tcp::{fetch, serve};
 use serde_json::{Value, json};
-
-/// The host's address on the outside network, and the outside server's.
-const HOST_OUT: &str = "192.168.77.1";
-const OUTSIDE: &str = "192.168.77.2";
-
-struct World {
-    host: TestNetns,
-    outside: TestNetns,
-    data: tempfile::TempDir,
-}
-
-fn world(prefix: &str) -> World {
-    let host = TestNetns::new(&format!("{prefix}-h"));
-    let outside = TestNetns::new(&format!("{prefix}-o"));
-    berth_netns_tests::veth_between(
-        &host,
-        "out0",
-        format!("{HOST_OUT}/24").parse().unwrap(),
-        &outside,
-        "eth0",
-        format!("{OUTSIDE}/24").parse().unwrap(),
-    );
-    World {
-        host,
-        outside,
-        data: tempfile::tempdir().unwrap(),
-    }
-}
-
-fn conf(w: &World, name: &str, bridge: &str, subnet: &str, extra: Value) -> Value {
-    let mut c = json!({
-        "cniVersion": "1.0.0", "name": name, "type": "bridge", "bridge": bridge,
-        "isGateway": true, "ipMasq": true, "hairpinMode": true,
-        "ipam": {"type": "host-local", "ranges": [[{"subnet": subnet}]],
-                 "routes": [{"dst": "0.0.0.0/0"}], "dataDir": w.data.path()}
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    c
-}
-
-fn ip_of(result: &Value) -> String {
-    result["ips"][0]["address"]
-        .as_str()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn sa(ip: &str, port: u16) -> SocketAddr {
-    format!("{ip}:{port}").parse().unwrap()
-}
-
-fn ruleset(host: &TestNetns) -> String {
-    host.run_ok("nft", &["list", "table", "inet", "berth"])
-}
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
@@ -218,6 +160,7 @@ fn a_host_forward_policy_of_drop_is_opened_for_networks_made_under_it() {
         subnets: vec!["10.35.0.0/24".parse().unwrap()],
         masquerade: true,
         internal: false,
+        ipam_dir: None,
     };
     w.host
         .netns()

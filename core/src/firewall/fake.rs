@@ -1,8 +1,11 @@
 //! `FakeFirewall`: an in-memory [`Firewall`] for unit tests of the plugins.
 
+use std::path::Path;
 use std::sync::Mutex;
 
-use super::{Firewall, FirewallError, NetworkRules, Owner, PortForward, Published};
+use super::{
+    AttachmentProbe, Firewall, FirewallError, NetworkRules, Owner, PortForward, Published,
+};
 
 /// Records networks and published ports in memory, refusing taken ports like the real one.
 #[derive(Debug, Default)]
@@ -31,7 +34,11 @@ fn clashes(a: &PortForward, b: &PortForward) -> bool {
 }
 
 impl Firewall for FakeFirewall {
-    fn ensure_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+    fn ensure_network(
+        &self,
+        net: &NetworkRules,
+        _probe: &dyn AttachmentProbe,
+    ) -> Result<(), FirewallError> {
         let mut nets = self.networks.lock().unwrap_or_else(|e| e.into_inner());
         if !nets.iter().any(|n| n.name == net.name) {
             nets.push(net.clone());
@@ -43,6 +50,26 @@ impl Firewall for FakeFirewall {
         let mut nets = self.networks.lock().unwrap_or_else(|e| e.into_inner());
         nets.retain(|n| n.name != net.name);
         Ok(())
+    }
+
+    fn remove_unused_networks(
+        &self,
+        _network: &str,
+        _ipam_dir: Option<&Path>,
+        probe: &dyn AttachmentProbe,
+    ) -> Result<Vec<String>, FirewallError> {
+        let ports = self.ports.lock().unwrap_or_else(|e| e.into_inner());
+        let mut nets = self.networks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut removed = Vec::new();
+        nets.retain(|n| {
+            let used = ports.iter().any(|(_, o)| o.network == n.name)
+                || probe.has_attachments(&n.name, n.ipam_dir.as_deref());
+            if !used {
+                removed.push(n.name.clone());
+            }
+            used
+        });
+        Ok(removed)
     }
 
     fn publish(&self, owner: &Owner, forwards: &[PortForward]) -> Result<(), FirewallError> {

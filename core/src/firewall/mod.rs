@@ -6,22 +6,27 @@
 //! change only when a network first appears, and direct nf_tables netlink for per-container map
 //! elements); [`nfnl`] encodes those netlink messages; `conntrack` forgets stale UDP flows to
 //! newly published ports; `host_forward` lets berth's networks through a host `FORWARD` chain
-//! whose policy is DROP (Docker's). Plugins decide *what* to apply; this
-//! module decides *how*.
+//! whose policy is DROP (Docker's); [`netset`] reads back which network holds which subnet,
+//! so a subnet left behind by a removed network is taken over and one a live network holds is
+//! refused. Plugins decide *what* to apply; this module decides *how*.
 
 mod conntrack;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 mod host_forward;
+mod lock;
+pub mod netset;
 pub mod nfnl;
 pub mod nft;
 pub mod ruleset;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use ipnetwork::IpNetwork;
 
+pub use netset::AttachmentProbe;
 pub use nft::NftFirewall;
 
 /// A transport protocol of a published port.
@@ -132,6 +137,9 @@ pub struct NetworkRules {
     pub masquerade: bool,
     /// No way out: only the network itself (and published ports) are reachable.
     pub internal: bool,
+    /// The host-local data directory holding its reservations (`<dir>/<name>/`), recorded
+    /// with its elements so a later network can tell whether this one still has attachments.
+    pub ipam_dir: Option<PathBuf>,
 }
 
 /// A published port as found in the kernel, with its owner when its comment names one.
@@ -179,6 +187,17 @@ pub enum FirewallError {
         /// Who holds the port.
         holder: String,
     },
+    /// A subnet of the network being set up is held in the table by another network that
+    /// still has attachments (or by an element berth did not make).
+    #[error("set up firewall of network {network}: subnet {subnet} is already used by {holder}")]
+    SubnetInUse {
+        /// The subnet.
+        subnet: IpNetwork,
+        /// The network being set up.
+        network: String,
+        /// Who holds it.
+        holder: String,
+    },
     /// A forward that CHECK expected is missing.
     #[error("published port {forward} is missing from the firewall")]
     Missing {
@@ -190,10 +209,27 @@ pub enum FirewallError {
 /// What berth needs from the kernel's firewall, in berth's own types. Real impl:
 /// [`NftFirewall`]; fake: `fake::FakeFirewall`.
 pub trait Firewall {
-    /// Makes sure the network's chain and set elements exist (cheap when they do).
-    fn ensure_network(&self, net: &NetworkRules) -> Result<(), FirewallError>;
-    /// Removes the network's chain and elements; Ok when already gone.
+    /// Makes sure the network's chain and set elements exist (cheap when they do). Elements
+    /// of another network with an overlapping subnet are replaced when `probe` finds that
+    /// network without attachments, else the setup is [`FirewallError::SubnetInUse`].
+    fn ensure_network(
+        &self,
+        net: &NetworkRules,
+        probe: &dyn AttachmentProbe,
+    ) -> Result<(), FirewallError>;
+    /// Removes the chain and the elements tagged with the network's name (never another
+    /// network's, even with the same subnet); Ok when already gone.
     fn remove_network(&self, net: &NetworkRules) -> Result<(), FirewallError>;
+    /// GC: removes every network in the table that has no published port and that `probe`
+    /// finds without attachments, judged by the data directory its elements record (`network`
+    /// itself by `ipam_dir` when they record none; others that record none are kept, as
+    /// nothing can tell). Returns the names removed.
+    fn remove_unused_networks(
+        &self,
+        network: &str,
+        ipam_dir: Option<&Path>,
+        probe: &dyn AttachmentProbe,
+    ) -> Result<Vec<String>, FirewallError>;
     /// Publishes every forward for `owner` in one transaction, or none: a host port held by
     /// another attachment is [`FirewallError::PortTaken`].
     fn publish(&self, owner: &Owner, forwards: &[PortForward]) -> Result<(), FirewallError>;

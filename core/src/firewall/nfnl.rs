@@ -1,5 +1,6 @@
 //! The few nf_tables netlink messages berth sends itself: "does this chain exist", and adding,
-//! getting, listing and deleting elements of a map, all in one transaction per call.
+//! getting, listing and deleting elements of a map (and listing an interval set's intervals),
+//! all in one transaction per call.
 //!
 //! Everything else (tables, chains, rules) is written once by the `nft` program; the per-container
 //! work (a published port is one map element) goes straight to the kernel from the plugin
@@ -37,6 +38,9 @@ const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_SET_ELEM_FLAGS: u16 = 3;
+/// `NFT_SET_ELEM_INTERVAL_END`: the element closes an interval (its key is one past the end).
+const NFT_SET_ELEM_INTERVAL_END: u32 = 1;
 const NFTA_SET_ELEM_USERDATA: u16 = 6;
 const NFTA_DATA_VALUE: u16 = 1;
 /// `NFTNL_UDATA_SET_ELEM_COMMENT`: how `nft` stores an element's comment in its userdata.
@@ -53,6 +57,18 @@ pub struct Element {
     /// The value (empty for a plain set).
     pub data: Vec<u8>,
     /// The comment `nft list` shows.
+    pub comment: Option<String>,
+}
+
+/// One interval of an interval set, as the kernel keeps it: the start key with the comment,
+/// and the key one past its last value (`None` when it runs to the top of the key space).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interval {
+    /// The first key in the interval.
+    pub start: Vec<u8>,
+    /// One past the last key.
+    pub end: Option<Vec<u8>>,
+    /// The comment of the start element.
     pub comment: Option<String>,
 }
 
@@ -213,6 +229,28 @@ impl Nfnl {
         );
         match self.exchange(&msg, seq, 0) {
             Ok(replies) => Ok(replies.iter().flat_map(|r| parse_elements(r)).collect()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every interval of the interval set `set` (an empty list when the table or set does not
+    /// exist). The kernel lists the start and the end of each interval as two elements, in no
+    /// promised order; they are paired here.
+    pub fn list_intervals(&self, table: &str, set: &str) -> io::Result<Vec<Interval>> {
+        let mut attrs = Vec::new();
+        put_str(&mut attrs, NFTA_SET_ELEM_LIST_TABLE, table);
+        put_str(&mut attrs, NFTA_SET_ELEM_LIST_SET, set);
+        let seq = self.next_seq();
+        let msg = message(
+            msg_type(NFT_MSG_GETSETELEM),
+            NLM_F_REQUEST | NLM_F_DUMP,
+            seq,
+            &attrs,
+        );
+        let mut raw = Vec::new();
+        match self.exchange_each(&msg, seq..=seq, 0, &mut |p| raw.extend(parse_flagged(p))) {
+            Ok(()) => Ok(pair_intervals(raw)),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Vec::new()),
             Err(e) => Err(e),
         }
@@ -458,6 +496,56 @@ fn parse_elements(payload: &[u8]) -> Vec<Element> {
     out
 }
 
+/// The elements of a reply with their `NFT_SET_ELEM_INTERVAL_END` flag.
+fn parse_flagged(payload: &[u8]) -> Vec<(Element, bool)> {
+    let Some(body) = payload.get(4..) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (kind, list) in attrs(body) {
+        if kind != NFTA_SET_ELEM_LIST_ELEMENTS {
+            continue;
+        }
+        for (_, elem) in attrs(list) {
+            let end = attrs(elem).into_iter().any(|(k, v)| {
+                k == NFTA_SET_ELEM_FLAGS
+                    && v.get(..4).is_some_and(|b| {
+                        u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & NFT_SET_ELEM_INTERVAL_END
+                            != 0
+                    })
+            });
+            out.push((parse_element(elem), end));
+        }
+    }
+    out
+}
+
+/// Pairs each start element with the smallest end key above it (intervals in a set never
+/// overlap, so that end is its own). Keys of one set have one length, so byte order is
+/// numeric order.
+fn pair_intervals(raw: Vec<(Element, bool)>) -> Vec<Interval> {
+    let mut ends: Vec<Vec<u8>> = raw
+        .iter()
+        .filter(|(_, end)| *end)
+        .map(|(e, _)| e.key.clone())
+        .collect();
+    ends.sort();
+    let mut out: Vec<Interval> = raw
+        .into_iter()
+        .filter(|(_, end)| !*end)
+        .map(|(e, _)| {
+            let i = ends.partition_point(|k| *k <= e.key);
+            Interval {
+                end: ends.get(i).cloned(),
+                start: e.key,
+                comment: e.comment,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.start.cmp(&b.start));
+    out
+}
+
 fn parse_element(elem: &[u8]) -> Element {
     let value_of = |nested: &[u8]| {
         attrs(nested)
@@ -512,6 +600,31 @@ mod tests {
         let mut payload = vec![FAMILY_INET, 0, 0, 0];
         payload.extend(attrs_buf);
         assert_eq!(parse_elements(&payload), vec![e]);
+    }
+
+    #[test]
+    fn interval_starts_pair_with_the_next_end_above_them() {
+        let el = |key: [u8; 4], comment: Option<&str>| Element {
+            key: key.to_vec(),
+            data: Vec::new(),
+            comment: comment.map(String::from),
+        };
+        // Adjacent 10.0.0.0/24 and 10.0.1.0/24, listed end-first as the kernel does, and a
+        // last interval that runs to the top of the space (no end element).
+        let raw = vec![
+            (el([10, 0, 2, 0], None), true),
+            (el([10, 0, 1, 0], Some("net=b")), false),
+            (el([10, 0, 1, 0], None), true),
+            (el([10, 0, 0, 0], Some("net=a")), false),
+            (el([240, 0, 0, 0], Some("net=c")), false),
+        ];
+        let got = pair_intervals(raw);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].start, vec![10, 0, 0, 0]);
+        assert_eq!(got[0].end, Some(vec![10, 0, 1, 0]));
+        assert_eq!(got[0].comment.as_deref(), Some("net=a"));
+        assert_eq!(got[1].end, Some(vec![10, 0, 2, 0]));
+        assert_eq!(got[2].end, None);
     }
 
     #[test]

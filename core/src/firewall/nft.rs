@@ -7,13 +7,15 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::netset::{self, AttachmentProbe, Holder, NetElement};
 use super::nfnl::{Element, Nfnl};
 use super::ruleset::{self, TABLE};
 use super::{Firewall, FirewallError, NetworkRules, Owner, PortForward, Protocol, Published};
-use super::{conntrack, host_forward};
+use super::{conntrack, host_forward, lock};
+use crate::invoke::lock::LockMode;
 
 /// The maps published ports live in.
 const PORT_MAPS: [&str; 4] = ["hostports4", "hostips4", "hostports6", "hostips6"];
@@ -128,23 +130,47 @@ fn push(out: &mut Vec<(String, Vec<Element>)>, map: String, e: Element) {
 }
 
 impl Firewall for NftFirewall {
-    fn ensure_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+    fn ensure_network(
+        &self,
+        net: &NetworkRules,
+        probe: &dyn AttachmentProbe,
+    ) -> Result<(), FirewallError> {
         let nl = self.nl("set up network firewall")?;
-        let chain = ruleset::network_chain(&net.name);
-        let exists = nl
-            .chain_exists(TABLE, &chain)
-            .map_err(|source| FirewallError::Netlink {
-                op: format!("look up chain {chain}"),
-                source,
-            })?;
-        if exists {
+        {
+            let _shared = lock::take(LockMode::Shared);
+            if self.is_in_place(&nl, net)? {
+                return Ok(());
+            }
+        }
+        let _exclusive = lock::take(LockMode::Exclusive);
+        // Someone may have set it up while this process waited.
+        if self.is_in_place(&nl, net)? {
             return Ok(());
+        }
+        let elements = self.network_elements(&nl)?;
+        let with_ports = self.networks_with_ports()?;
+        let replace = netset::plan_setup(net, &elements, |name, dir| {
+            with_ports.iter().any(|n| n == name) || probe.has_attachments(name, dir)
+        })?;
+        for old in &replace {
+            tracing::info!(
+                network = net.name,
+                old = old.name,
+                "replacing stale firewall of a network"
+            );
+            self.remove_holder(old, &old.rules())?;
         }
         let op = format!("set up firewall of network {}", net.name);
         self.run_nft(&op, &ruleset::network(net))?;
         if let Err(e) = self.run_nft(&op, &ruleset::network_jump(net)) {
             // Without its jump the chain would make the next ADD think all is in place.
-            let _ = self.run_nft("roll back", &ruleset::remove_network(net));
+            let own = self.network_elements(&nl).map(|all| netset::holders(&all));
+            if let Some(h) = own
+                .ok()
+                .and_then(|hs| hs.into_iter().find(|h| h.name == net.name))
+            {
+                let _ = self.run_nft("roll back", &h.removal_script());
+            }
             return Err(e);
         }
         // Containers still work among themselves without it: warn, do not fail the ADD.
@@ -157,25 +183,52 @@ impl Firewall for NftFirewall {
     }
 
     fn remove_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
-        if let Err(e) = host_forward::revoke(net) {
-            tracing::warn!("{e}");
-        }
         let nl = self.nl("remove network firewall")?;
-        let chain = ruleset::network_chain(&net.name);
-        match nl.chain_exists(TABLE, &chain) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(source) => {
-                return Err(FirewallError::Netlink {
-                    op: format!("look up chain {chain}"),
-                    source,
-                });
+        let _exclusive = lock::take(LockMode::Exclusive);
+        let found = netset::holders(&self.network_elements(&nl)?)
+            .into_iter()
+            .find(|h| h.name == net.name);
+        let holder = match found {
+            Some(h) => h,
+            None if self.chain_exists(&nl, &net.name)? => Holder {
+                name: net.name.clone(),
+                ipam_dir: None,
+                elements: Vec::new(),
+            },
+            None => {
+                if let Err(e) = host_forward::revoke(net) {
+                    tracing::warn!("{e}");
+                }
+                return Ok(());
             }
+        };
+        // The FORWARD rules as the caller knows the network: its subnets are all there.
+        self.remove_holder(&holder, net)
+    }
+
+    fn remove_unused_networks(
+        &self,
+        network: &str,
+        ipam_dir: Option<&Path>,
+        probe: &dyn AttachmentProbe,
+    ) -> Result<Vec<String>, FirewallError> {
+        let nl = self.nl("remove unused network firewalls")?;
+        let _exclusive = lock::take(LockMode::Exclusive);
+        let with_ports = self.networks_with_ports()?;
+        let mut removed = Vec::new();
+        for h in netset::holders(&self.network_elements(&nl)?) {
+            let dir = match (&h.ipam_dir, h.name == network) {
+                (Some(d), _) => Some(d.as_path()),
+                (None, true) => ipam_dir,
+                (None, false) => continue,
+            };
+            if with_ports.contains(&h.name) || probe.has_attachments(&h.name, dir) {
+                continue;
+            }
+            self.remove_holder(&h, &h.rules())?;
+            removed.push(h.name);
         }
-        self.run_nft(
-            &format!("remove firewall of network {}", net.name),
-            &ruleset::remove_network(net),
-        )
+        Ok(removed)
     }
 
     fn publish(&self, owner: &Owner, forwards: &[PortForward]) -> Result<(), FirewallError> {
@@ -257,6 +310,75 @@ impl Firewall for NftFirewall {
 }
 
 impl NftFirewall {
+    fn chain_exists(&self, nl: &Nfnl, network: &str) -> Result<bool, FirewallError> {
+        let chain = ruleset::network_chain(network);
+        nl.chain_exists(TABLE, &chain)
+            .map_err(|source| FirewallError::Netlink {
+                op: format!("look up chain {chain}"),
+                source,
+            })
+    }
+
+    /// The network's chain exists and its `nets` elements are exactly its subnets.
+    fn is_in_place(&self, nl: &Nfnl, net: &NetworkRules) -> Result<bool, FirewallError> {
+        if !self.chain_exists(nl, &net.name)? {
+            return Ok(false);
+        }
+        let mut elements = Vec::new();
+        for set in ["nets4", "nets6"] {
+            let v6 = set.ends_with('6');
+            if net.subnets.iter().any(|s| s.is_ipv6() == v6) {
+                elements.extend(self.set_elements(nl, set)?);
+            }
+        }
+        Ok(netset::is_in_place(net, &elements))
+    }
+
+    fn set_elements(&self, nl: &Nfnl, set: &str) -> Result<Vec<NetElement>, FirewallError> {
+        let intervals = nl
+            .list_intervals(TABLE, set)
+            .map_err(|source| FirewallError::Netlink {
+                op: format!("list set {set}"),
+                source,
+            })?;
+        Ok(intervals
+            .iter()
+            .filter_map(|iv| NetElement::from_interval(set, iv))
+            .collect())
+    }
+
+    /// Every network element in the table.
+    fn network_elements(&self, nl: &Nfnl) -> Result<Vec<NetElement>, FirewallError> {
+        let mut out = Vec::new();
+        for set in netset::NETWORK_SETS {
+            out.extend(self.set_elements(nl, set)?);
+        }
+        Ok(out)
+    }
+
+    /// The networks that have a published port.
+    fn networks_with_ports(&self) -> Result<Vec<String>, FirewallError> {
+        let mut names: Vec<String> = self
+            .published()?
+            .into_iter()
+            .filter_map(|p| p.owner.map(|o| o.network))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Removes a network's elements and chain, and the `FORWARD` rules of `forward`.
+    fn remove_holder(&self, h: &Holder, forward: &NetworkRules) -> Result<(), FirewallError> {
+        if let Err(e) = host_forward::revoke(forward) {
+            tracing::warn!("{e}");
+        }
+        self.run_nft(
+            &format!("remove firewall of network {}", h.name),
+            &h.removal_script(),
+        )
+    }
+
     /// A port published on one address and the same port published on every address by
     /// another attachment would shadow each other: refuse that too.
     fn refuse_shadowing(

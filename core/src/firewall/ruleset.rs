@@ -10,6 +10,7 @@
 
 use std::fmt::Write;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
 
@@ -142,7 +143,7 @@ pub fn network(net: &NetworkRules) -> String {
     } else {
         let _ = writeln!(s, "add rule {t} {chain} accept");
     }
-    let comment = format!("comment \"net={}\"", net.name);
+    let comment = format!("comment \"{}\"", network_comment(net));
     for n in &net.subnets {
         let f = fam(n);
         let _ = writeln!(s, "add element {t} nets{f} {{ {n} {comment} }}");
@@ -159,31 +160,49 @@ pub fn network_jump(net: &NetworkRules) -> String {
     for n in &net.subnets {
         let _ = writeln!(
             s,
-            "add element inet {TABLE} fwd{} {{ {n} comment \"net={}\" : jump {} }}",
+            "add element inet {TABLE} fwd{} {{ {n} comment \"{}\" : jump {} }}",
             fam(n),
-            net.name,
+            network_comment(net),
             network_chain(&net.name)
         );
     }
     s
 }
 
-/// Removes a network's elements and chain (the jump elements first).
-pub fn remove_network(net: &NetworkRules) -> String {
-    let t = format!("inet {TABLE}");
-    let mut s = String::new();
-    for n in &net.subnets {
-        let f = fam(n);
-        let _ = writeln!(s, "delete element {t} fwd{f} {{ {n} }}");
-        let _ = writeln!(s, "delete element {t} nets{f} {{ {n} }}");
-        if net.masquerade && !net.internal {
-            let _ = writeln!(s, "delete element {t} masq{f} {{ {n} }}");
+/// The longest comment nf_tables keeps on an element (`NFT_USERDATA_MAXLEN` is 256 bytes of
+/// userdata; `nft` refuses comments longer than 128 characters).
+const COMMENT_MAX: usize = 128;
+
+/// The comment on a network's elements: `net=<name>`, and `ipam=<dir>` where host-local keeps
+/// its addresses (so a later network can tell whether this one still has attachments), when
+/// the directory fits in the comment and needs no quoting.
+pub fn network_comment(net: &NetworkRules) -> String {
+    let base = format!("net={}", net.name);
+    let dir = net.ipam_dir.as_ref().and_then(|d| d.to_str());
+    match dir {
+        Some(d)
+            if !d.is_empty()
+                && !d.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\')
+                && base.len() + 6 + d.len() <= COMMENT_MAX =>
+        {
+            format!("{base} ipam={d}")
+        }
+        _ => base,
+    }
+}
+
+/// Parses [`network_comment`]'s format: (network, host-local data directory).
+pub fn parse_network_comment(comment: &str) -> (Option<String>, Option<PathBuf>) {
+    let mut net = None;
+    let mut dir = None;
+    for part in comment.split_whitespace() {
+        match part.split_once('=') {
+            Some(("net", v)) if !v.is_empty() => net = Some(v.to_string()),
+            Some(("ipam", v)) if !v.is_empty() => dir = Some(PathBuf::from(v)),
+            _ => {}
         }
     }
-    let chain = network_chain(&net.name);
-    let _ = writeln!(s, "flush chain {t} {chain}");
-    let _ = writeln!(s, "delete chain {t} {chain}");
-    s
+    (net, dir)
 }
 
 /// The comment that marks a published port's owner.
@@ -263,6 +282,7 @@ mod tests {
             subnets: vec!["10.1.0.0/24".parse().unwrap()],
             masquerade: true,
             internal,
+            ipam_dir: None,
         }
     }
 
@@ -290,6 +310,27 @@ mod tests {
             network_jump(&net(false))
                 .contains("fwd4 { 10.1.0.0/24 comment \"net=web\" : jump net-web }")
         );
+    }
+
+    #[test]
+    fn network_comment_names_the_data_dir_when_it_fits() {
+        let mut n = net(false);
+        n.ipam_dir = Some("/var/lib/berth/ipam".into());
+        let c = network_comment(&n);
+        assert_eq!(c, "net=web ipam=/var/lib/berth/ipam");
+        assert_eq!(
+            parse_network_comment(&c),
+            (Some("web".into()), Some("/var/lib/berth/ipam".into()))
+        );
+        assert!(
+            network(&n)
+                .contains("masq4 { 10.1.0.0/24 comment \"net=web ipam=/var/lib/berth/ipam\" }")
+        );
+        n.ipam_dir = Some(format!("/{}", "d".repeat(130)).into());
+        assert_eq!(network_comment(&n), "net=web");
+        n.ipam_dir = Some("/with space".into());
+        assert_eq!(network_comment(&n), "net=web");
+        assert_eq!(parse_network_comment("net=web"), (Some("web".into()), None));
     }
 
     #[test]

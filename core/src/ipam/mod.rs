@@ -174,6 +174,15 @@ pub fn status(network: &str, cfg: &HostLocalConfig) -> Result<(), IpamError> {
     }
 }
 
+/// True when `network` holds any reservation under `data_dir` (false when it has no directory
+/// there): whether a network still has attachments, for the firewall.
+pub fn has_reservations(data_dir: &std::path::Path, network: &str) -> Result<bool, IpamError> {
+    let Some(store) = Store::open_existing(data_dir, network)? else {
+        return Ok(false);
+    };
+    Ok(store.scan()?.iter().any(|(_, holder)| holder.is_some()))
+}
+
 /// Every reservation of `network`, sorted by address (empty when the data directory is missing).
 #[instrument(skip_all, fields(network = %network))]
 pub fn reservations(network: &str, cfg: &HostLocalConfig) -> Result<Vec<Reservation>, IpamError> {

@@ -5,6 +5,7 @@
 //! [`crate::cni::PluginExec`] seams, so its ADD/DEL/CHECK logic is unit-tested with fakes; the
 //! `*Plugin` types wire in the real kernel and the real IPAM binary.
 
+pub mod attachments;
 pub mod bridge;
 pub mod builtin_exec;
 mod container;

@@ -237,7 +237,9 @@ impl Plugin for VethPlugin {
 
     fn gc(&self, req: &CniRequest, _valid: &[ValidAttachment]) -> Result<(), CniError> {
         let (_, ipam) = VethConfig::parse(req)?;
-        delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, &ipam)
+        delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, &ipam)?;
+        veth_pair::gc_firewalls(&NftFirewall::new(), req);
+        Ok(())
     }
 
     fn status(&self, req: &CniRequest) -> Result<(), CniError> {

@@ -18,6 +18,7 @@ use crate::cni::delegate;
 use crate::cni::{Attachment, CniError, CniRequest, Interface, IpConfig, PluginExec};
 use crate::firewall::{Firewall, NetworkRules};
 use crate::netlink::{LinkInfo, MacAddr, Netlink, VethSpec};
+use crate::plugins::attachments::{self, StoredAttachments};
 use crate::plugins::container;
 
 /// What ADD works with: both netlink handles, the container's netns, and the IPAM executor.
@@ -125,13 +126,33 @@ impl<N: Netlink> Context<'_, N> {
             subnets,
             masquerade,
             internal,
+            ipam_dir: attachments::ipam_dir(&req.config),
         };
-        Ok(self.fw.ensure_network(&rules)?)
+        Ok(self.fw.ensure_network(&rules, &StoredAttachments)?)
     }
 
     /// The container end as a result interface.
     pub(crate) fn sandbox_iface(&self, link: &LinkInfo) -> Interface {
         iface(link, Some(self.netns.display().to_string()))
+    }
+}
+
+/// GC's firewall part for the plugins that set up network firewalls: removes the chains and
+/// elements of every network left without attachments (this one's judged by its config's
+/// host-local data directory; the others' by the one their elements record). A failure only
+/// warns: addresses were already collected.
+pub fn gc_firewalls<F: Firewall>(fw: &F, req: &CniRequest) {
+    let name = &req.config.net.name;
+    let dir = attachments::ipam_dir(&req.config);
+    match fw.remove_unused_networks(name, dir.as_deref(), &StoredAttachments) {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::info!(
+                ?removed,
+                "removed the firewall of networks without attachments"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "GC of network firewalls"),
     }
 }
 

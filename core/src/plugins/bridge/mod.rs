@@ -58,10 +58,12 @@ impl Plugin for BridgePlugin {
 
     fn gc(&self, req: &CniRequest, _valid: &[ValidAttachment]) -> Result<(), CniError> {
         // The bridge keeps no per-attachment state of its own: a veth dies with its netns.
-        match req.config.ipam_type() {
-            Some(ipam) => delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, ipam),
-            None => Ok(()),
+        if let Some(ipam) = req.config.ipam_type() {
+            delegate::ipam_gc(&BuiltinExec::new(req.cni_path.clone()), req, ipam)?;
         }
+        // Then the firewall of every network that was left without attachments.
+        veth_pair::gc_firewalls(&NftFirewall::new(), req);
+        Ok(())
     }
 
     fn status(&self, req: &CniRequest) -> Result<(), CniError> {

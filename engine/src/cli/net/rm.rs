@@ -72,6 +72,8 @@ fn remove_firewall(net: &Network) {
         subnets: spec.subnets.iter().map(|s| s.subnet).collect(),
         masquerade: !spec.internal,
         internal: spec.internal,
+        // Removal goes by the network's name; no data directory needed.
+        ipam_dir: None,
     };
     if let Err(e) = NftFirewall::new().remove_network(&rules) {
         tracing::warn!(network = %spec.name, error = %e, "leaving firewall rules behind");
