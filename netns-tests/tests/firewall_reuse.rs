@@ -110,3 +110,26 @@ fn gc_removes_the_firewall_of_networks_left_without_attachments() {
     Call::new("bridge", "GC", "", None).run(&w.host, &gc).ok();
     assert_gone(&w, "fwgc-live");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_takeover_under_a_drop_policy_replaces_the_old_networks_forward_rules() {
+    let w = world("rfwd");
+    let forward_rules = || w.host.run_ok("iptables", &["-w", "-S", "FORWARD"]);
+    w.host.run_ok("iptables", &["-w", "-P", "FORWARD", "DROP"]);
+    use_and_forget(&w, "rfwd-old", "br-fo", &json!([]));
+    assert_eq!(forward_rules().matches("berth net=rfwd-old").count(), 2);
+
+    let b = TestNetns::new("rfwd-b");
+    let cb = conf(&w, "rfwd-new", "br-fn", SUBNET, json!({}));
+    add_with_ports(&w.host, b.path(), "rfwd-b-id", &cb, &json!([])).unwrap();
+    let listing = forward_rules();
+    assert!(!listing.contains("net=rfwd-old"), "{listing}");
+    assert_eq!(
+        listing.matches("berth net=rfwd-new").count(),
+        2,
+        "{listing}"
+    );
+    let _out = serve(w.outside.netns(), sa("0.0.0.0", 8000));
+    assert_eq!(fetch(b.netns(), sa(OUTSIDE, 8000)).unwrap(), HOST_OUT);
+}
