@@ -121,7 +121,7 @@ impl Env<'_> {
         let (conn, mut child) = shim.into_parts();
         let reaper = std::thread::Builder::new()
             .name("shim-reaper".into())
-            .stack_size(64 << 10)
+            .stack_size(256 << 10)
             .spawn(move || {
                 let _ = child.wait();
             });

@@ -130,9 +130,15 @@ mod tests {
         });
         let a = ApiError::from_engine(&e);
         assert_eq!(a.status, StatusCode::CONFLICT);
-        assert!(a.message.starts_with("Conflict. The container name \"/web\""));
+        assert!(
+            a.message
+                .starts_with("Conflict. The container name \"/web\"")
+        );
         let e = anyhow::Error::from(ImageError::NotFound("bb:latest".into())).context("image bb");
-        assert_eq!(ApiError::from_engine(&e).message, "No such image: bb:latest");
+        assert_eq!(
+            ApiError::from_engine(&e).message,
+            "No such image: bb:latest"
+        );
         let a = ApiError::from_engine(&anyhow::anyhow!("disk on fire"));
         assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     }

@@ -28,15 +28,27 @@ pub fn main(args: Args, root: &Path, run_root: &Path, cni_path: Vec<PathBuf>) ->
         Ok(b) => b,
         Err(e) => return fail(None, &format!("{e:#}"), 126),
     };
-    let path = ExecRecord::path(&container_paths(&backend).run_dir(&args.container), &args.exec);
+    let path = ExecRecord::path(
+        &container_paths(&backend).run_dir(&args.container),
+        &args.exec,
+    );
     let mut rec = match ExecRecord::load(&path) {
         Ok(r) => r,
-        Err(e) => return fail(None, &format!("read the exec record {}: {e}", path.display()), 126),
+        Err(e) => {
+            return fail(
+                None,
+                &format!("read the exec record {}: {e}", path.display()),
+                126,
+            );
+        }
     };
     let started = backend.with_env(|env| {
         let c = env.resolve(&rec.container_id)?;
         if !is_running(&c) {
-            return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+            return Err(ApiError::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         }
         let spec = ExecSpec {
             cmd: rec.cmd.clone(),

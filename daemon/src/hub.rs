@@ -68,7 +68,11 @@ impl Hub {
         p.outputs.retain(|o| !o.is_closed());
         let (out_tx, out_rx) = mpsc::channel(QUEUE);
         p.outputs.push(out_tx);
-        let input = p.input.get_or_insert_with(|| mpsc::channel(QUEUE)).0.clone();
+        let input = p
+            .input
+            .get_or_insert_with(|| mpsc::channel(QUEUE))
+            .0
+            .clone();
         Some(PendingAttach {
             output: out_rx,
             input,
@@ -151,7 +155,10 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let hub = Arc::new(Hub::default());
         let mut att = hub.attach_on_start("c").unwrap();
-        att.input.send(Input::Stdin(b"early".to_vec())).await.unwrap();
+        att.input
+            .send(Input::Stdin(b"early".to_vec()))
+            .await
+            .unwrap();
         let exit = hub.on_exit("c");
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         hub.started("c", ours);

@@ -83,7 +83,11 @@ pub async fn load(app: &Arc<App>, req: hyper::Request<Incoming>, _q: &Query) -> 
     for l in loaded {
         let lines: Vec<String> = match l.tags.is_empty() {
             true => vec![format!("Loaded image ID: {}\n", l.id)],
-            false => l.tags.iter().map(|t| format!("Loaded image: {t}\n")).collect(),
+            false => l
+                .tags
+                .iter()
+                .map(|t| format!("Loaded image: {t}\n"))
+                .collect(),
         };
         for s in lines {
             out.push_str(&json!({"stream": s}).to_string());
@@ -179,6 +183,9 @@ mod tests {
         assert_eq!(normalize_ref("docker.io/library/bb:latest"), "bb:latest");
         assert_eq!(normalize_ref("library/bb"), "bb");
         assert_eq!(normalize_ref("docker.io/u/app:1"), "u/app:1");
-        assert_eq!(normalize_ref("127.0.0.1:5000/dk/bb:v1"), "127.0.0.1:5000/dk/bb:v1");
+        assert_eq!(
+            normalize_ref("127.0.0.1:5000/dk/bb:v1"),
+            "127.0.0.1:5000/dk/bb:v1"
+        );
     }
 }

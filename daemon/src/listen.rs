@@ -34,7 +34,10 @@ impl Addr {
     /// Parses `unix:///path`, `/path` or `tcp://host:port`.
     pub fn parse(s: &str, tcp: TcpPolicy) -> anyhow::Result<Self> {
         if let Some(p) = s.strip_prefix("unix://") {
-            anyhow::ensure!(p.starts_with('/'), "-H {s}: the socket path must be absolute");
+            anyhow::ensure!(
+                p.starts_with('/'),
+                "-H {s}: the socket path must be absolute"
+            );
             return Ok(Self::Unix(p.into()));
         }
         if s.starts_with('/') {
@@ -74,7 +77,8 @@ pub fn bind_all(addrs: &[Addr]) -> anyhow::Result<Vec<Listener>> {
         .map(|a| match a {
             Addr::Unix(p) => bind_unix(p).map(|l| Listener::Unix(l, p.clone())),
             Addr::Tcp(sa) => {
-                let l = std::net::TcpListener::bind(sa).with_context(|| format!("listen on {sa}"))?;
+                let l =
+                    std::net::TcpListener::bind(sa).with_context(|| format!("listen on {sa}"))?;
                 l.set_nonblocking(true)?;
                 Ok(Listener::Tcp(tokio::net::TcpListener::from_std(l)?))
             }
@@ -110,7 +114,10 @@ mod tests {
     #[test]
     fn addresses_parse_and_tcp_needs_permission() {
         let none = TcpPolicy::default();
-        let lo = TcpPolicy { allow: true, any: false };
+        let lo = TcpPolicy {
+            allow: true,
+            any: false,
+        };
         assert_eq!(
             Addr::parse("unix:///run/b.sock", none).unwrap(),
             Addr::Unix("/run/b.sock".into())
@@ -120,7 +127,10 @@ mod tests {
         assert!(Addr::parse("tcp://127.0.0.1:2375", lo).is_ok());
         assert!(Addr::parse("tcp://[::1]:2375", lo).is_ok());
         assert!(Addr::parse("tcp://0.0.0.0:2375", lo).is_err());
-        let any = TcpPolicy { allow: false, any: true };
+        let any = TcpPolicy {
+            allow: false,
+            any: true,
+        };
         assert!(Addr::parse("tcp://0.0.0.0:2375", any).is_ok());
         assert!(Addr::parse("http://x", any).is_err());
     }

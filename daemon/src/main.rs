@@ -107,7 +107,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(64)
-        .thread_stack_size(256 << 10)
         .build()
         .context("start the async runtime")?;
     rt.block_on(async move {

@@ -54,9 +54,10 @@ impl Query {
         let mut out = BTreeMap::new();
         for (k, vals) in obj {
             let list: Vec<String> = match vals {
-                serde_json::Value::Array(a) => {
-                    a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()
-                }
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
                 serde_json::Value::Object(o) => o
                     .iter()
                     .filter(|(_, on)| on.as_bool().unwrap_or(false))

@@ -135,7 +135,10 @@ pub async fn read_body(req: Request<Incoming>, limit: usize) -> ApiResult<Bytes>
     let limited = http_body_util::Limited::new(req.into_body(), limit);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("request body is larger than {limit} bytes"),

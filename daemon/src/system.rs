@@ -93,7 +93,10 @@ pub async fn info(backend: &Backend) -> ApiResult<Reply> {
     let (counts, images, driver) = backend
         .run(|env| {
             let list = env.list()?;
-            let running = list.iter().filter(|r| is_running(r) && !r.state.paused).count();
+            let running = list
+                .iter()
+                .filter(|r| is_running(r) && !r.state.paused)
+                .count();
             let paused = list.iter().filter(|r| r.state.paused).count();
             let images = env
                 .store

@@ -72,6 +72,11 @@ mod tests {
             "client version 1.99 is too new. Maximum supported API version is 1.41"
         );
         assert_eq!(e.status, hyper::StatusCode::BAD_REQUEST);
-        assert!(strip_prefix("/v1.12/info").unwrap_err().message.contains("too old"));
+        assert!(
+            strip_prefix("/v1.12/info")
+                .unwrap_err()
+                .message
+                .contains("too old")
+        );
     }
 }

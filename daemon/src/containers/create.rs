@@ -104,9 +104,7 @@ pub struct MountBody {
 }
 
 /// `[HOSTIP:]HOSTPORT:PORT/PROTO` specs from `PortBindings`.
-pub fn port_specs(
-    bindings: &BTreeMap<String, Option<Vec<PortBinding>>>,
-) -> ApiResult<Vec<String>> {
+pub fn port_specs(bindings: &BTreeMap<String, Option<Vec<PortBinding>>>) -> ApiResult<Vec<String>> {
     let mut out = Vec::new();
     for (port, list) in bindings {
         let (ctr, proto) = port.split_once('/').unwrap_or((port, "tcp"));
@@ -140,7 +138,11 @@ pub fn volume_specs(binds: &[String], mounts: &[MountBody]) -> ApiResult<Vec<Str
                 let ro = opts.split(',').any(|o| o == "ro");
                 format!("{src}:{dst}{}", if ro { ":ro" } else { "" })
             }
-            _ => return Err(ApiError::bad_request(format!("invalid volume specification: {b:?}"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid volume specification: {b:?}"
+                )));
+            }
         };
         out.push(spec);
     }
@@ -248,7 +250,11 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
             .unwrap_or_else(|| json!({"Name": "no", "MaximumRetryCount": 0})),
         cmd,
         entrypoint,
-        network_mode: if mode.is_empty() { "default".into() } else { mode },
+        network_mode: if mode.is_empty() {
+            "default".into()
+        } else {
+            mode
+        },
         binds,
         attach: [body.attach_stdin, body.attach_stdout, body.attach_stderr],
     };

@@ -78,7 +78,10 @@ impl ExecRecord {
             std::fs::create_dir_all(d)?;
         }
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(self).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(&tmp, path)
     }
 
@@ -169,7 +172,11 @@ struct StartBody {
 }
 
 /// `POST /exec/{id}/start`: hijacked unless `Detach`.
-pub async fn start(app: &Arc<App>, mut req: hyper::Request<Incoming>, id: &str) -> ApiResult<Reply> {
+pub async fn start(
+    app: &Arc<App>,
+    mut req: hyper::Request<Incoming>,
+    id: &str,
+) -> ApiResult<Reply> {
     let (path, rec) = find(app, id)?;
     let body_bytes = {
         use http_body_util::BodyExt as _;
@@ -182,7 +189,9 @@ pub async fn start(app: &Arc<App>, mut req: hyper::Request<Incoming>, id: &str) 
     };
     let body: StartBody = reply::parse_json(&body_bytes)?;
     if rec.started {
-        return Err(ApiError::conflict(format!("Exec {id} has already been started")));
+        return Err(ApiError::conflict(format!(
+            "Exec {id} has already been started"
+        )));
     }
     let mut child = spawn_helper(app, &rec, !body.detach)?;
     if body.detach {
@@ -199,13 +208,24 @@ pub async fn start(app: &Arc<App>, mut req: hyper::Request<Incoming>, id: &str) 
         stderr: rec.attach_stderr,
         tty: rec.tty,
     };
-    tokio::spawn(hijack::pump(on, out_rx, rec.attach_stdin.then_some(in_tx), how));
+    tokio::spawn(hijack::pump(
+        on,
+        out_rx,
+        rec.attach_stdin.then_some(in_tx),
+        how,
+    ));
     tokio::spawn(async move {
         let stdin = child.stdin.take();
         let feeder = tokio::spawn(feed_stdin(stdin, in_rx));
         let readers = [
-            child.stdout.take().map(|o| tokio::spawn(read_into(o, out_tx.clone(), Output::Stdout))),
-            child.stderr.take().map(|e| tokio::spawn(read_into(e, out_tx.clone(), Output::Stderr))),
+            child
+                .stdout
+                .take()
+                .map(|o| tokio::spawn(read_into(o, out_tx.clone(), Output::Stdout))),
+            child
+                .stderr
+                .take()
+                .map(|e| tokio::spawn(read_into(e, out_tx.clone(), Output::Stderr))),
         ];
         drop(out_tx);
         let status = child.wait().await;
@@ -222,12 +242,14 @@ pub async fn start(app: &Arc<App>, mut req: hyper::Request<Incoming>, id: &str) 
 }
 
 /// Starts `berthd exec-helper CONTAINER EXEC` with piped stdio (null when detached).
-fn spawn_helper(
-    app: &App,
-    rec: &ExecRecord,
-    attached: bool,
-) -> ApiResult<tokio::process::Child> {
-    let pipe = |on: bool| if on && attached { Stdio::piped() } else { Stdio::null() };
+fn spawn_helper(app: &App, rec: &ExecRecord, attached: bool) -> ApiResult<tokio::process::Child> {
+    let pipe = |on: bool| {
+        if on && attached {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
     tokio::process::Command::new(&app.exe)
         .arg("--root")
         .arg(app.backend.root())

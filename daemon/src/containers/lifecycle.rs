@@ -75,7 +75,11 @@ fn parse_signal(s: &str) -> ApiResult<Signal> {
         .map_err(|_| ApiError::bad_request(format!("Invalid signal: {s}")))
 }
 
-fn stop_running(env: &Env<'_>, rec: &berth_engine::container::ContainerRecord, how: StopHow) -> ApiResult<()> {
+fn stop_running(
+    env: &Env<'_>,
+    rec: &berth_engine::container::ContainerRecord,
+    how: StopHow,
+) -> ApiResult<()> {
     if is_running(rec) {
         env.stop(rec, how.signal, how.grace)?;
     }

@@ -22,7 +22,11 @@ const KNOWN: &[&str] = &[
 ];
 
 /// Whether the container passes every filter (values of one filter are alternatives).
-pub fn matches(rec: &ContainerRecord, extra: &Extra, filters: &BTreeMap<String, Vec<String>>) -> bool {
+pub fn matches(
+    rec: &ContainerRecord,
+    extra: &Extra,
+    filters: &BTreeMap<String, Vec<String>>,
+) -> bool {
     filters.iter().all(|(k, vals)| {
         vals.is_empty()
             || vals.iter().any(|v| match k.as_str() {
@@ -36,11 +40,23 @@ pub fn matches(rec: &ContainerRecord, extra: &Extra, filters: &BTreeMap<String, 
                 "network" => rec.host_config.networks.iter().any(|n| n == v),
                 "ancestor" => {
                     let norm = crate::images::normalize_ref(v);
-                    let with_tag = |s: &str| if s.contains(':') { s.to_owned() } else { format!("{s}:latest") };
+                    let with_tag = |s: &str| {
+                        if s.contains(':') {
+                            s.to_owned()
+                        } else {
+                            format!("{s}:latest")
+                        }
+                    };
                     with_tag(&crate::images::normalize_ref(&rec.config.image)) == with_tag(&norm)
-                        || rec.image.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
+                        || rec
+                            .image
+                            .trim_start_matches("sha256:")
+                            .starts_with(v.trim_start_matches("sha256:"))
                 }
-                "exited" => rec.state.status.to_string() == "exited" && rec.state.exit_code.to_string() == *v,
+                "exited" => {
+                    rec.state.status.to_string() == "exited"
+                        && rec.state.exit_code.to_string() == *v
+                }
                 _ => true,
             })
     })
@@ -54,7 +70,10 @@ pub async fn list(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
     }
     let all = q.flag("all") || filters.contains_key("status") || filters.contains_key("exited");
     let size = q.flag("size");
-    let limit: Option<usize> = q.number::<i64>("limit")?.and_then(|l| usize::try_from(l).ok()).filter(|l| *l > 0);
+    let limit: Option<usize> = q
+        .number::<i64>("limit")?
+        .and_then(|l| usize::try_from(l).ok())
+        .filter(|l| *l > 0);
     let out = app
         .backend
         .run(move |env| {
@@ -112,14 +131,30 @@ mod tests {
             }
             m
         };
-        assert!(matches(&r, &e, &f(&[("status", "exited"), ("name", "web")])));
-        assert!(matches(&r, &e, &f(&[("status", "running"), ("status", "exited")])));
+        assert!(matches(
+            &r,
+            &e,
+            &f(&[("status", "exited"), ("name", "web")])
+        ));
+        assert!(matches(
+            &r,
+            &e,
+            &f(&[("status", "running"), ("status", "exited")])
+        ));
         assert!(!matches(&r, &e, &f(&[("status", "running")])));
         assert!(matches(&r, &e, &f(&[("label", "app"), ("label", "app=x")])));
         assert!(!matches(&r, &e, &f(&[("label", "app=y")])));
-        assert!(matches(&r, &e, &f(&[("ancestor", "docker.io/library/bb:latest")])));
+        assert!(matches(
+            &r,
+            &e,
+            &f(&[("ancestor", "docker.io/library/bb:latest")])
+        ));
         assert!(matches(&r, &e, &f(&[("ancestor", "ffff")])));
         assert!(!matches(&r, &e, &f(&[("ancestor", "other")])));
-        assert!(matches(&r, &e, &f(&[("network", "bridge"), ("id", "abca"), ("exited", "3")])));
+        assert!(matches(
+            &r,
+            &e,
+            &f(&[("network", "bridge"), ("id", "abca"), ("exited", "3")])
+        ));
     }
 }

@@ -46,9 +46,8 @@ impl LogOptions {
                     .max(0) as usize,
             ),
         };
-        let time = |k: &str| -> ApiResult<Option<f64>> {
-            Ok(q.number::<f64>(k)?.filter(|t| *t > 0.0))
-        };
+        let time =
+            |k: &str| -> ApiResult<Option<f64>> { Ok(q.number::<f64>(k)?.filter(|t| *t > 0.0)) };
         Ok(Self {
             stdout: q.flag("stdout"),
             stderr: q.flag("stderr"),
@@ -67,9 +66,7 @@ impl LogOptions {
             _ => self.stdout,
         };
         let t = entry_time(&e.time);
-        stream_ok
-            && self.since.is_none_or(|s| t >= s)
-            && self.until.is_none_or(|u| t <= u)
+        stream_ok && self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }
 
     /// The entry as sent.

@@ -68,7 +68,11 @@ fn ports_map(rec: &ContainerRecord, extra: &Extra) -> Value {
 fn port_bindings(rec: &ContainerRecord) -> Value {
     let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in published(rec) {
-        let ip = if p.host_ip == "0.0.0.0" { "" } else { &p.host_ip };
+        let ip = if p.host_ip == "0.0.0.0" {
+            ""
+        } else {
+            &p.host_ip
+        };
         m.entry(format!("{}/{}", p.port, p.proto))
             .or_default()
             .push(json!({"HostIp": ip, "HostPort": p.host_port.to_string()}));
@@ -89,8 +93,9 @@ fn endpoint(name: &str, a: &Attachment) -> Value {
     let mac = a.result["interfaces"]
         .as_array()
         .and_then(|l| {
-            l.iter()
-                .find(|i| i["name"].as_str() == Some(a.if_name.as_str()) && i.get("sandbox").is_some())
+            l.iter().find(|i| {
+                i["name"].as_str() == Some(a.if_name.as_str()) && i.get("sandbox").is_some()
+            })
         })
         .and_then(|i| i["mac"].as_str())
         .unwrap_or("")
@@ -267,7 +272,9 @@ pub fn summary(rec: &ContainerRecord, extra: &Extra, size: Option<(u64, u64)>, n
     for e in &extra.exposed_ports {
         let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
         let port: u16 = port.parse().unwrap_or(0);
-        let shown = ports.iter().any(|p| p["PrivatePort"] == port && p["Type"] == proto);
+        let shown = ports
+            .iter()
+            .any(|p| p["PrivatePort"] == port && p["Type"] == proto);
         if !shown {
             ports.push(json!({"PrivatePort": port, "Type": proto}));
         }
@@ -343,14 +350,20 @@ mod tests {
         assert_eq!(v["Path"], "httpd");
         assert_eq!(v["State"]["Status"], "running");
         assert_eq!(v["State"]["FinishedAt"], ZERO_TIME);
-        assert_eq!(v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"], "8080");
+        assert_eq!(
+            v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
         assert!(v["NetworkSettings"]["Ports"]["53/udp"].is_null());
         let n = &v["NetworkSettings"]["Networks"]["bridge"];
         assert_eq!(n["IPAddress"], "10.88.0.5");
         assert_eq!(n["IPPrefixLen"], 16);
         assert_eq!(n["Gateway"], "10.88.0.1");
         assert_eq!(n["MacAddress"], "02:42");
-        assert_eq!(v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], "8080");
+        assert_eq!(
+            v["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
         let s = summary(&r, &extra, Some((10, 20)), 1_704_067_213);
         assert_eq!(s["Status"], "Up 3 seconds");
         assert_eq!(s["Names"][0], "/web");

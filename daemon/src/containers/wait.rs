@@ -42,7 +42,9 @@ impl Condition {
             "" | "not-running" => Ok(Self::NotRunning),
             "next-exit" => Ok(Self::NextExit),
             "removed" => Ok(Self::Removed),
-            other => Err(ApiError::bad_request(format!("invalid condition: {other:?}"))),
+            other => Err(ApiError::bad_request(format!(
+                "invalid condition: {other:?}"
+            ))),
         }
     }
 }
@@ -67,8 +69,13 @@ pub async fn wait(app: &Arc<App>, id: &str, q: &Query) -> ApiResult<Reply> {
     let now = app.backend.run(move |env| env.load(&rid)).await?;
     let start = Start {
         id: rec.id.clone(),
-        exit_code: now.as_ref().map_or(rec.state.exit_code, |r| r.state.exit_code),
-        finished_at: now.as_ref().map(|r| r.state.finished_at.clone()).unwrap_or_default(),
+        exit_code: now
+            .as_ref()
+            .map_or(rec.state.exit_code, |r| r.state.exit_code),
+        finished_at: now
+            .as_ref()
+            .map(|r| r.state.finished_at.clone())
+            .unwrap_or_default(),
         exists: now.is_some(),
         running: now.as_ref().is_some_and(is_running),
     };
@@ -117,7 +124,9 @@ fn watch_socket(app: &Arc<App>, id: &str) {
 }
 
 /// The hub's report of the exit; pending forever once it came.
-async fn next_exit(exit: &mut Option<oneshot::Receiver<i32>>) -> Result<i32, oneshot::error::RecvError> {
+async fn next_exit(
+    exit: &mut Option<oneshot::Receiver<i32>>,
+) -> Result<i32, oneshot::error::RecvError> {
     match exit {
         Some(rx) => rx.await,
         None => std::future::pending().await,
