@@ -93,6 +93,18 @@ impl Env<'_> {
         Ok(berth_engine::cli::container::resolve(self.eng, r)?)
     }
 
+    /// [`Env::resolve`], refusing (409) a container that does not run.
+    pub fn resolve_running(&self, reference: &str) -> ApiResult<ContainerRecord> {
+        let rec = self.resolve(reference)?;
+        if !is_running(&rec) {
+            return Err(ApiError::conflict(format!(
+                "Container {} is not running",
+                rec.id
+            )));
+        }
+        Ok(rec)
+    }
+
     /// Every container, newest first, brought up to date.
     pub fn list(&self) -> ApiResult<Vec<ContainerRecord>> {
         let recs = self.eng.containers.list().map_err(anyhow::Error::from)?;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use berth_engine::container::exec_process::{self, ExecSpec};
 
-use crate::backend::{Backend, container_paths, is_running};
+use crate::backend::{Backend, container_paths};
 use crate::containers::exec::ExecRecord;
 use crate::error::ApiError;
 
@@ -43,13 +43,7 @@ pub fn main(args: Args, root: &Path, run_root: &Path, cni_path: Vec<PathBuf>) ->
         }
     };
     let started = backend.with_env(|env| {
-        let c = env.resolve(&rec.container_id)?;
-        if !is_running(&c) {
-            return Err(ApiError::conflict(format!(
-                "Container {} is not running",
-                c.id
-            )));
-        }
+        let c = env.resolve_running(&rec.container_id)?;
         let spec = ExecSpec {
             cmd: rec.cmd.clone(),
             env: rec.env.clone(),

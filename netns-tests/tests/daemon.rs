@@ -53,6 +53,18 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `docker wait NAME` started before `act` prints `code` once `act` has stopped the container.
+fn assert_wait_hears(d: &Berthd, name: &str, code: &str, act: impl FnOnce()) {
+    let waiter = d
+        .docker_cmd(&["wait", name])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    act();
+    assert_eq!(stdout(&waiter.wait_with_output().unwrap()).trim(), code);
+}
+
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn docker_loads_an_image_and_runs_containers_attached() {
@@ -181,14 +193,9 @@ fn docker_serves_a_published_port_and_manages_the_container() {
     );
     // kill, wait and rm.
     d.docker_ok(&["run", "-d", "--name", "sleeper", "bb", "sleep", "100"]);
-    let waiter = d
-        .docker_cmd(&["wait", "sleeper"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    d.docker_ok(&["kill", "sleeper"]);
-    assert_eq!(stdout(&waiter.wait_with_output().unwrap()).trim(), "137");
+    assert_wait_hears(&d, "sleeper", "137", || {
+        d.docker_ok(&["kill", "sleeper"]);
+    });
     let again = d.docker(&["kill", "sleeper"]);
     assert!(
         stderr(&again).contains("is not running"),
@@ -219,14 +226,9 @@ fn berth_and_docker_manage_each_others_containers() {
     let ps = d.docker_ok(&["ps", "--format", "{{.Names}} {{.Image}} {{.State}}"]);
     assert_eq!(ps.trim(), "fromberth bb running");
     // A wait on the berth-made container hears its exit through the shim's socket.
-    let waiter = d
-        .docker_cmd(&["wait", "fromberth"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    d.docker_ok(&["stop", "-t", "1", "fromberth"]);
-    assert_eq!(stdout(&waiter.wait_with_output().unwrap()).trim(), "137");
+    assert_wait_hears(&d, "fromberth", "137", || {
+        d.docker_ok(&["stop", "-t", "1", "fromberth"]);
+    });
     let ps = b.ok(&["ps", "-a"]);
     assert!(
         ps.contains("fromberth") && ps.contains("Exited (137)"),

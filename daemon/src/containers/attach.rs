@@ -74,13 +74,10 @@ pub async fn resize(app: &Arc<App>, id: &str, q: &Query) -> ApiResult<Reply> {
     let rows: u16 = q.number("h")?.unwrap_or(0);
     let cols: u16 = q.number("w")?.unwrap_or(0);
     let reference = id.to_owned();
-    let rec = app.backend.run(move |env| env.resolve(&reference)).await?;
-    if !is_running(&rec) {
-        return Err(ApiError::conflict(format!(
-            "Container {} is not running",
-            rec.id
-        )));
-    }
+    let rec = app
+        .backend
+        .run(move |env| env.resolve_running(&reference))
+        .await?;
     if rec.config.stdio.tty && rows > 0 && cols > 0 {
         let sock = container_paths(&app.backend).attach_socket_path(&rec.id);
         if let Err(e) = shim_link::send_once(&sock, &Input::Resize { rows, cols }).await {

@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
-use crate::backend::{container_paths, is_running};
+use crate::backend::container_paths;
 use crate::error::{ApiError, ApiResult};
 use crate::hijack::{self, Streams};
 use crate::hub::QUEUE;
@@ -136,13 +136,10 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, id: &str) -> 
         ));
     }
     let reference = id.to_owned();
-    let rec = app.backend.run(move |env| env.resolve(&reference)).await?;
-    if !is_running(&rec) {
-        return Err(ApiError::conflict(format!(
-            "Container {} is not running",
-            rec.id
-        )));
-    }
+    let rec = app
+        .backend
+        .run(move |env| env.resolve_running(&reference))
+        .await?;
     let exec_id = berth_engine::ids::random_hex64()
         .map_err(|e| ApiError::internal(format!("make an exec id: {e}")))?;
     let run_dir = container_paths(&app.backend).run_dir(&rec.id);

@@ -77,7 +77,7 @@ pub async fn list(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
     let out = app
         .backend
         .run(move |env| {
-            let now = now_secs();
+            let now = berth_engine::clock::now_secs();
             let mut out = Vec::new();
             for rec in env.list()? {
                 if !all && !is_running(&rec) {
@@ -97,12 +97,6 @@ pub async fn list(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
         })
         .await?;
     Ok(reply::json(StatusCode::OK, &out))
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_engine::shim::log::Entry;
+use berth_engine::shim::log::{Entry, rotated};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
@@ -200,12 +200,6 @@ fn read_whole(path: &Path) -> Vec<Entry> {
         drain(&mut BufReader::new(f), &mut out);
     }
     out
-}
-
-fn rotated(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".1");
-    PathBuf::from(s)
 }
 
 #[cfg(test)]

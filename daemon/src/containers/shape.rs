@@ -220,40 +220,23 @@ pub fn inspect(rec: &ContainerRecord, extra: &Extra) -> Value {
     })
 }
 
-/// Docker's human duration (`units.HumanDuration`): `Less than a second`, `3 seconds`,
-/// `About a minute`, `5 minutes`, `About an hour`, `3 hours`, `2 days`, …
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    let (m, h) = (s / 60, (s as f64 / 3600.0).round() as i64);
-    match s {
-        _ if s < 1 => "Less than a second".into(),
-        1 => "1 second".into(),
-        _ if s < 60 => format!("{s} seconds"),
-        _ if m == 1 => "About a minute".into(),
-        _ if m < 60 => format!("{m} minutes"),
-        _ if h == 1 => "About an hour".into(),
-        _ if h < 48 => format!("{h} hours"),
-        _ if h < 24 * 7 * 2 => format!("{} days", h / 24),
-        _ if h < 24 * 30 * 2 => format!("{} weeks", h / 24 / 7),
-        _ if h < 24 * 365 * 2 => format!("{} months", h / 24 / 30),
-        _ => format!("{} years", h / 24 / 365),
-    }
-}
-
 /// `Up 3 seconds`, `Exited (0) 2 seconds ago`, `Created`.
 pub fn status_text(rec: &ContainerRecord, now: i64) -> String {
     let since = |t: &str| berth_engine::clock::parse_rfc3339(t).map_or(0, |t| now - t);
     match rec.state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(since(&rec.state.started_at))),
+        Status::Running => format!(
+            "Up {}",
+            berth_engine::clock::human_duration(since(&rec.state.started_at))
+        ),
         Status::Paused => format!(
             "Up {} (Paused)",
-            human_duration(since(&rec.state.started_at))
+            berth_engine::clock::human_duration(since(&rec.state.started_at))
         ),
         Status::Exited => format!(
             "Exited ({}) {} ago",
             rec.state.exit_code,
-            human_duration(since(&rec.state.finished_at))
+            berth_engine::clock::human_duration(since(&rec.state.finished_at))
         ),
     }
 }
@@ -298,18 +281,6 @@ pub fn summary(rec: &ContainerRecord, extra: &Extra, size: Option<(u64, u64)>, n
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_dockers() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(3), "3 seconds");
-        assert_eq!(human_duration(61), "About a minute");
-        assert_eq!(human_duration(600), "10 minutes");
-        assert_eq!(human_duration(3700), "About an hour");
-        assert_eq!(human_duration(5 * 3600), "5 hours");
-        assert_eq!(human_duration(3 * 86400), "3 days");
-    }
 
     fn rec() -> ContainerRecord {
         let mut r = ContainerRecord {
