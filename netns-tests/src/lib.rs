@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod cni;
+pub mod daemon;
 pub mod fw_world;
 pub mod tcp;
 

@@ -1,8 +1,6 @@
 //! Human-readable sizes, ages and times exactly as the docker CLI prints them (go-units'
 //! `HumanSizeWithPrecision` and `HumanDuration`, Go's time format).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::clock::{format_rfc3339, parse_rfc3339};
 
 const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
@@ -52,28 +50,12 @@ fn trim_zeros(s: &str) -> &str {
 
 /// Seconds since the epoch, now.
 pub fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::clock::now_secs()
 }
 
 /// go-units `HumanDuration`: `Less than a second`, `About a minute`, `3 hours`, `2 weeks`...
 pub fn duration(secs: i64) -> String {
-    let minutes = secs / 60;
-    let hours = (secs as f64 / 3600.0 + 0.5) as i64;
-    match secs {
-        s if s < 1 => "Less than a second".into(),
-        1 => "1 second".into(),
-        s if s < 60 => format!("{s} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", secs / 3600 / 24 / 365),
-    }
+    crate::clock::human_duration(secs)
 }
 
 /// `CREATED` column: `N minutes ago` for an RFC 3339 time, `N/A` when unknown.

@@ -3,12 +3,14 @@
 //! bind-mounted into them ([`files`]), the `--init` binary ([`init`]) and the check of the
 //! command behind it ([`command_path`]), their network
 //! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), and the
-//! lifecycle steps the CLI and the shim share ([`lifecycle`]). Running the process is left to
+//! lifecycle steps the CLI and the shim share ([`lifecycle`]), and the process of an exec
+//! ([`exec_process`]). Running the process is left to
 //! berth-runtime (driven by the shim, [`crate::shim`]).
 
 pub mod command_path;
 pub mod connect;
 pub mod create;
+pub mod exec_process;
 pub mod files;
 pub mod init;
 pub mod lifecycle;

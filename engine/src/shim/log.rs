@@ -101,7 +101,8 @@ impl LogWriter {
     }
 }
 
-fn rotated(path: &Path) -> PathBuf {
+/// The rotated file beside the log: `<id>-json.log.1`.
+pub fn rotated(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".1");
     PathBuf::from(s)

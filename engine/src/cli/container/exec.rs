@@ -4,15 +4,13 @@
 //! (126/127 when it cannot be run, 1 for `-it` without a terminal on stdin, as Docker). With
 //! `-it`, the detach keys leave the process running and exit berth with 1.
 
-use std::path::PathBuf;
-
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
-use oci_spec::runtime::{BoxBuilder, LinuxCapabilitiesBuilder, Process, UserBuilder};
+use oci_spec::runtime::Process;
 
 use crate::cli::Ctx;
 use crate::cli::terminal;
-use crate::container::create::merge_env;
+use crate::container::exec_process::ExecSpec;
 use crate::container::record::ContainerRecord;
 
 use super::detach_keys::{DetachKeys, DetachKeysArg};
@@ -46,37 +44,15 @@ pub struct Args {
 }
 
 fn process(args: &Args, rec: &ContainerRecord) -> anyhow::Result<Process> {
-    let rootfs = PathBuf::from(format!("/proc/{}/root", rec.state.pid));
-    let user = args.user.clone().unwrap_or_else(|| rec.config.user.clone());
-    let (uid, gid) = crate::container::lifecycle::resolve_user(&rootfs, &user)?;
-    let caps = crate::container::spec::capabilities(&rec.host_config)?;
-    let mut p = Process::default();
-    p.set_terminal(Some(args.tty));
-    if let Some((rows, cols)) = terminal::window_size().filter(|_| args.tty) {
-        let size = BoxBuilder::default()
-            .height(u64::from(rows))
-            .width(u64::from(cols))
-            .build()?;
-        p.set_console_size(Some(size));
-    }
-    p.set_args(Some(args.cmd.clone()));
-    p.set_env(Some(merge_env(&rec.config.env, &args.env)));
-    p.set_cwd(
-        args.workdir
-            .clone()
-            .unwrap_or_else(|| rec.config.working_dir.clone())
-            .into(),
-    );
-    p.set_user(UserBuilder::default().uid(uid).gid(gid).build()?);
-    p.set_capabilities(Some(
-        LinuxCapabilitiesBuilder::default()
-            .bounding(caps.clone())
-            .effective(caps.clone())
-            .permitted(caps)
-            .build()?,
-    ));
-    p.set_no_new_privileges(Some(!rec.host_config.privileged));
-    Ok(p)
+    let spec = ExecSpec {
+        cmd: args.cmd.clone(),
+        env: args.env.clone(),
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        tty: args.tty,
+        console_size: terminal::window_size(),
+    };
+    crate::container::exec_process::process(rec, &spec)
 }
 
 fn exec(args: &Args, keys: DetachKeys, ctx: &Ctx) -> anyhow::Result<i32> {

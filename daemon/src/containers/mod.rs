@@ -1,0 +1,15 @@
+//! The `/containers/…` and `/exec/…` endpoints, one file per concern: [`create`],
+//! [`lifecycle`] (start, stop, restart, kill, remove), [`attach`] (and resize), [`logs`],
+//! [`wait`], [`list`], [`inspect`], [`exec`]; [`extra`] holds what Docker's API records and
+//! berth's own record does not; [`shape`] turns records into Docker's JSON.
+
+pub mod attach;
+pub mod create;
+pub mod exec;
+pub mod extra;
+pub mod inspect;
+pub mod lifecycle;
+pub mod list;
+pub mod logs;
+pub mod shape;
+pub mod wait;
