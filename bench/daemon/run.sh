@@ -104,9 +104,9 @@ time_runs() {
         echo $(( (t1 - t0) / 1000 )) >> "$file"
     done
 }
-time_runs "$WORK/berthd-run" dk_b run --rm bb true
-time_runs "$WORK/dockerd-run" dk_d run --rm bb true
-time_runs "$WORK/berth-run" berth run --rm bb true
+time_runs "$WORK/t-berthd" dk_b run --rm bb true
+time_runs "$WORK/t-dockerd" dk_d run --rm bb true
+time_runs "$WORK/t-berth" berth run --rm bb true
 
 # 50 detached runs issued at once; wall time until every one has printed its id.
 burst() {
@@ -137,7 +137,7 @@ python3 - "$WORK" "$RUNS" "$burst_b" "$burst_d" "$rss_idle" "$rss_100" <<'PY'
 import statistics, sys
 work, runs, bb, bd, idle, full = sys.argv[1:7]
 med = lambda n: statistics.median(int(x) for x in open(f"{work}/{n}")) / 1000
-b, d, c = med("berthd-run"), med("dockerd-run"), med("berth-run")
+b, d, c = med("t-berthd"), med("t-dockerd"), med("t-berth")
 print(f"medians of {runs} runs of `run --rm bb true`, milliseconds\n")
 print("| berthd (docker CLI) | dockerd 20.10 (docker CLI) | berthd/dockerd | berth CLI | berthd - berth CLI |")
 print("|---|---|---|---|---|")
