@@ -3,6 +3,7 @@
 //! and message shapes (404 for unknown containers and images, 409 for conflicts, …).
 
 use berth_engine::container::ContainerError;
+use berth_engine::container::connect::ConnectError;
 use berth_engine::image::ImageError;
 use berth_engine::network::NetworkError;
 use hyper::StatusCode;
@@ -67,7 +68,24 @@ impl ApiError {
                 return match n {
                     NetworkError::NotFound { .. } => Self::not_found(n.to_string()),
                     NetworkError::Exists { .. } => Self::conflict(n.to_string()),
+                    NetworkError::Builtin { .. } | NetworkError::InUse { .. } => {
+                        Self::new(StatusCode::FORBIDDEN, n.to_string())
+                    }
+                    NetworkError::Io { .. } | NetworkError::Invoke(_) => {
+                        Self::internal(format!("{e:#}"))
+                    }
                     _ => Self::bad_request(n.to_string()),
+                };
+            }
+            if let Some(c) = cause.downcast_ref::<ConnectError>() {
+                return match c {
+                    ConnectError::AlreadyConnected { .. } => {
+                        Self::new(StatusCode::FORBIDDEN, c.to_string())
+                    }
+                    ConnectError::LastNetwork { .. } | ConnectError::CarriesPorts { .. } => {
+                        Self::conflict(c.to_string())
+                    }
+                    _ => Self::bad_request(c.to_string()),
                 };
             }
         }

@@ -11,6 +11,7 @@ mod hijack;
 mod hub;
 mod images;
 mod listen;
+mod networks;
 mod query;
 mod reply;
 mod router;

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::query::Query;
 use crate::reply::{self, Reply};
-use crate::{images, system, version};
+use crate::{images, networks, system, version};
 
 /// What every handler may use.
 pub struct App {
@@ -76,6 +76,13 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(app, &name.join("/")).await
         }
+        (&Method::GET, ["networks"]) => networks::list(app, &q).await,
+        (&Method::POST, ["networks", "create"]) => networks::create(app, req).await,
+        (&Method::POST, ["networks", "prune"]) => networks::prune(app, &q).await,
+        (&Method::GET, ["networks", id]) => networks::inspect(app, id).await,
+        (&Method::DELETE, ["networks", id]) => networks::remove(app, id).await,
+        (&Method::POST, ["networks", id, "connect"]) => networks::connect(app, req, id).await,
+        (&Method::POST, ["networks", id, "disconnect"]) => networks::disconnect(app, req, id).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }

@@ -281,3 +281,155 @@ fn a_restarted_berthd_finds_running_containers_and_guards_its_socket() {
         d.docker_ok(&["ps", "-aq"]).is_empty()
     }));
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn docker_manages_networks_and_their_containers() {
+    let b = Berth::with_busybox("dk-net");
+    let _c = Cleanup(&b);
+    let d = daemon(&b);
+    let id = d.docker_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.77.0.0/24",
+        "--gateway",
+        "10.77.0.1",
+        "--label",
+        "team=a",
+        "n1",
+    ]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    let ls = d.docker_ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    for want in ["bridge bridge", "host host", "none null", "n1 bridge"] {
+        assert!(ls.lines().any(|l| l == want), "{want} missing in {ls}");
+    }
+    let q = d.docker_ok(&["network", "ls", "-q", "--filter", "label=team=a"]);
+    assert_eq!(q.trim(), &id[..12]);
+    let ipam = d.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.team}}",
+        &id[..8],
+    ]);
+    assert_eq!(ipam.trim(), "10.77.0.0/24 10.77.0.1 a");
+    let dup = d.docker(&["network", "create", "n1"]);
+    assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+    // A web server with a static address, reached from a second container on the network.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "n1",
+        "--ip",
+        "10.77.0.50",
+        "bb",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    let page = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &id[..12],
+        "bb",
+        "wget",
+        "-qO-",
+        "http://10.77.0.50/",
+    ]);
+    assert_eq!(page, "served by berth\n");
+    let members = d.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+        "n1",
+    ]);
+    assert_eq!(members.trim(), "web 10.77.0.50/24");
+    // connect / disconnect of a running container.
+    d.docker_ok(&["network", "create", "--subnet", "10.78.0.0/24", "n2"]);
+    d.docker_ok(&["network", "connect", "--ip", "10.78.0.9", "n2", "web"]);
+    let nets = d.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}",
+        "web",
+    ]);
+    assert_eq!(nets.trim(), "n1=10.77.0.50 n2=10.78.0.9");
+    let page = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "n2",
+        "bb",
+        "wget",
+        "-qO-",
+        "http://10.78.0.9/",
+    ]);
+    assert_eq!(page, "served by berth\n");
+    let again = d.docker(&["network", "connect", "n2", "web"]);
+    assert!(
+        stderr(&again).contains("already connected"),
+        "{}",
+        stderr(&again)
+    );
+    let busy = d.docker(&["network", "rm", "n1"]);
+    assert!(
+        stderr(&busy).contains("has active endpoints"),
+        "{}",
+        stderr(&busy)
+    );
+    d.docker_ok(&["network", "disconnect", "n2", "web"]);
+    let n = d.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{len .Containers}}",
+        "n2",
+    ]);
+    assert_eq!(n.trim(), "0");
+    let ps = d.docker_ok(&["ps", "--filter", "network=n1", "--format", "{{.Names}}"]);
+    assert_eq!(ps.trim(), "web");
+    let builtin = d.docker(&["network", "rm", "bridge"]);
+    assert!(
+        stderr(&builtin).contains("pre-defined"),
+        "{}",
+        stderr(&builtin)
+    );
+    let unknown = d.docker(&["network", "inspect", "nope"]);
+    assert!(
+        stderr(&unknown).contains("network nope not found"),
+        "{}",
+        stderr(&unknown)
+    );
+    // One set of networks behind both front ends.
+    assert!(b.ok(&["net", "ls"]).contains("n2"));
+    b.ok(&["net", "create", "--subnet", "10.79.0.0/24", "fromberth"]);
+    let ls = d.docker_ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "type=custom",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(ls.trim(), "fromberth\nn1\nn2");
+    d.docker_ok(&["rm", "-f", "web"]);
+    let pruned = d.docker_ok(&["network", "prune", "-f"]);
+    for n in ["n1", "n2", "fromberth"] {
+        assert!(pruned.lines().any(|l| l == n), "{n} not pruned: {pruned}");
+    }
+    assert_eq!(
+        d.docker_ok(&["network", "ls", "-q", "--filter", "type=custom"]),
+        ""
+    );
+    assert!(!b.ok(&["net", "ls"]).contains("n1"));
+}

@@ -59,6 +59,14 @@ pub struct CreateBody {
     labels: Option<BTreeMap<String, String>>,
     exposed_ports: Option<BTreeMap<String, Value>>,
     host_config: Option<HostConfigBody>,
+    networking_config: Option<NetworkingConfig>,
+}
+
+/// `NetworkingConfig` of the create body: static addresses per network (`--ip`, `--ip6`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    endpoints_config: Option<BTreeMap<String, crate::networks::body::EndpointConfig>>,
 }
 
 /// `HostConfig` of the create body.
@@ -195,9 +203,23 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         _ => 0,
     };
     let init = hc.init.unwrap_or(false);
+    let nets = networks(&mode)?;
+    let mut static_ips = BTreeMap::new();
+    let endpoints = body.networking_config.and_then(|n| n.endpoints_config);
+    for (net, ep) in endpoints.unwrap_or_default() {
+        if let Some(ip) = ep.static_ip()? {
+            if !nets.contains(&net) {
+                return Err(ApiError::bad_request(format!(
+                    "a static address is given for network {net}, which the container is not on"
+                )));
+            }
+            static_ips.insert(net, ip.to_string());
+        }
+    }
     let host = HostConfig {
         auto_remove: hc.auto_remove,
-        networks: networks(&mode)?,
+        networks: nets,
+        static_ips,
         port_bindings: port_specs(&hc.port_bindings.unwrap_or_default())?,
         memory: hc.memory.unwrap_or(0).max(0),
         nano_cpus,
@@ -276,6 +298,8 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) ->
             if env.store.images().record(&creq.image).is_err() {
                 return Err(ApiError::not_found(format!("No such image: {shown}")));
             }
+            let mut creq = creq;
+            resolve_networks(env, &mut creq.host)?;
             let rec = env.create(&creq)?;
             if let Err(e) = extra.write(&env.eng.containers.dir(&rec.id)) {
                 tracing::warn!(id = %rec.id, error = %e, "write the API settings");
@@ -287,6 +311,28 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) ->
         StatusCode::CREATED,
         &json!({"Id": id, "Warnings": []}),
     ))
+}
+
+/// Network ids and id prefixes in the request replaced by the networks' names (the static
+/// addresses follow); an unknown network is dockerd's 404.
+fn resolve_networks(env: &crate::backend::Env<'_>, host: &mut HostConfig) -> ApiResult<()> {
+    for n in host.networks.iter_mut() {
+        if matches!(n.as_str(), "host" | "none") {
+            continue;
+        }
+        let net = env
+            .eng
+            .networks
+            .find(n)
+            .map_err(|_| ApiError::not_found(format!("network {n} not found")))?;
+        if net.name() != n.as_str() {
+            if let Some(ip) = host.static_ips.remove(n.as_str()) {
+                host.static_ips.insert(net.name().to_owned(), ip);
+            }
+            *n = net.name().to_owned();
+        }
+    }
+    Ok(())
 }
 
 /// `bb` as dockerd names it in messages: `bb:latest`.

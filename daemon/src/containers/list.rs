@@ -11,7 +11,7 @@ use hyper::StatusCode;
 use super::extra::Extra;
 use super::shape;
 use crate::backend::is_running;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::query::Query;
 use crate::reply::{self, Reply};
 use crate::router::App;
@@ -33,10 +33,7 @@ pub fn matches(
                 "status" => rec.state.status.to_string() == *v,
                 "name" => rec.name.contains(v.trim_start_matches('/')),
                 "id" => rec.id.starts_with(v.as_str()),
-                "label" => match v.split_once('=') {
-                    Some((key, val)) => extra.labels.get(key).is_some_and(|x| x == val),
-                    None => extra.labels.contains_key(v),
-                },
+                "label" => crate::query::label_matches(&extra.labels, v),
                 "network" => rec.host_config.networks.iter().any(|n| n == v),
                 "ancestor" => {
                     let norm = crate::images::normalize_ref(v);
@@ -65,9 +62,7 @@ pub fn matches(
 /// `GET /containers/json`.
 pub async fn list(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
     let filters = q.filters()?;
-    if let Some(bad) = filters.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!("invalid filter '{bad}'")));
-    }
+    crate::query::check_filters(&filters, KNOWN)?;
     let all = q.flag("all") || filters.contains_key("status") || filters.contains_key("exited");
     let size = q.flag("size");
     let limit: Option<usize> = q

@@ -303,17 +303,7 @@ mod tests {
             std::fs::set_permissions(cni.join("portmap"), PermissionsExt::from_mode(0o755))
                 .unwrap();
             let networks = NetworkStore::new(&d.path().join("root"), vec![cni]);
-            let req = crate::network::CreateRequest {
-                name: "web".into(),
-                driver: crate::network::spec::Driver::Bridge,
-                subnets: vec!["10.89.0.0/24".into()],
-                gateway: None,
-                ip_range: None,
-                internal: false,
-                ipv6: false,
-                options: Default::default(),
-                labels: Default::default(),
-            };
+            let req = crate::network::CreateRequest::bridge("web", &["10.89.0.0/24"]);
             networks
                 .create(req, &d.path().join("locks"), &proc_root)
                 .unwrap();

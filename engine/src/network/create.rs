@@ -40,6 +40,23 @@ pub struct CreateRequest {
     pub labels: BTreeMap<String, String>,
 }
 
+impl CreateRequest {
+    /// A bridge network called `name` on `subnets`, with nothing else set.
+    pub fn bridge(name: &str, subnets: &[&str]) -> Self {
+        Self {
+            name: name.to_owned(),
+            driver: Driver::Bridge,
+            subnets: subnets.iter().map(|s| (*s).to_owned()).collect(),
+            gateway: None,
+            ip_range: None,
+            internal: false,
+            ipv6: false,
+            options: BTreeMap::new(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
 /// The default network's definition.
 pub(super) fn default_spec() -> Result<NetworkSpec, NetworkError> {
     let subnet = parse_subnet(DEFAULT_SUBNET)?;
@@ -231,17 +248,7 @@ mod tests {
     use super::*;
 
     fn req(name: &str, subnets: &[&str]) -> CreateRequest {
-        CreateRequest {
-            name: name.into(),
-            driver: Driver::Bridge,
-            subnets: subnets.iter().map(|s| s.to_string()).collect(),
-            gateway: None,
-            ip_range: None,
-            internal: false,
-            ipv6: false,
-            options: BTreeMap::new(),
-            labels: BTreeMap::new(),
-        }
+        CreateRequest::bridge(name, subnets)
     }
 
     struct T {

@@ -5,7 +5,9 @@
 
 pub mod attach;
 mod create;
+mod id;
 pub mod netns;
+mod remove;
 pub mod spec;
 pub mod subnet;
 
@@ -16,6 +18,7 @@ use ipnetwork::IpNetwork;
 use serde_json::json;
 
 pub use create::CreateRequest;
+pub use remove::{prune, remove};
 pub use spec::{Driver, NetworkSpec, SubnetSpec};
 
 /// The default network.
