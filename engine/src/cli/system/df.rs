@@ -8,10 +8,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::super::container_refs::{ContainerRef, scan, volume_in_use};
 use super::super::human;
 use super::super::storage_opts::{StorageCtx, open_store};
 use super::super::table::{Format, write_json_line, write_table};
+use crate::container::refs::{ContainerRef, scan, volume_in_use};
 use crate::digest::Digest;
 use crate::size::{ContainerUsage, DfRow};
 use crate::storage::{RwLayerId, StorageError};
