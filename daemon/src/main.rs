@@ -19,6 +19,7 @@ mod shim_link;
 mod stream;
 mod system;
 mod version;
+mod volumes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -71,6 +71,22 @@ impl Query {
     }
 }
 
+/// Whether `labels` pass one `label` filter value: `KEY` (present) or `KEY=VALUE`.
+pub fn label_matches(labels: &BTreeMap<String, String>, v: &str) -> bool {
+    match v.split_once('=') {
+        Some((key, val)) => labels.get(key).is_some_and(|x| x == val),
+        None => labels.contains_key(v),
+    }
+}
+
+/// Refuses (400) a filter not in `known`.
+pub fn check_filters(filters: &BTreeMap<String, Vec<String>>, known: &[&str]) -> ApiResult<()> {
+    match filters.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(bad) => Err(ApiError::bad_request(format!("invalid filter '{bad}'"))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
