@@ -18,6 +18,7 @@ mod serve;
 mod shim_link;
 mod stream;
 mod system;
+mod system_df;
 mod version;
 mod volumes;
 
