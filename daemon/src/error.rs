@@ -6,6 +6,8 @@ use berth_engine::container::ContainerError;
 use berth_engine::container::connect::ConnectError;
 use berth_engine::image::ImageError;
 use berth_engine::network::NetworkError;
+use berth_engine::store::StoreError;
+use berth_engine::volume::VolumeError;
 use hyper::StatusCode;
 
 /// An error answer.
@@ -54,6 +56,13 @@ impl ApiError {
     /// An engine error, classified by the first known error type in its chain.
     pub fn from_engine(e: &anyhow::Error) -> Self {
         for cause in e.chain() {
+            let volume = match cause.downcast_ref::<StoreError>() {
+                Some(StoreError::Volume(v)) => Some(v),
+                _ => cause.downcast_ref::<VolumeError>(),
+            };
+            if let Some(v) = volume {
+                return Self::from_volume(v, e);
+            }
             if let Some(c) = cause.downcast_ref::<ContainerError>() {
                 if let Some(a) = Self::from_container(c) {
                     return a;
@@ -123,6 +132,21 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// dockerd's answers for volumes: `get NAME: no such volume` (404), `remove NAME: volume
+    /// is in use` (409, the handler adds the container ids), bad names and drivers 400.
+    fn from_volume(v: &VolumeError, whole: &anyhow::Error) -> Self {
+        match v {
+            VolumeError::NotFound(name) => Self::not_found(format!("get {name}: no such volume")),
+            VolumeError::InUse(name) => Self::conflict(format!("remove {name}: volume is in use")),
+            VolumeError::InvalidName { .. }
+            | VolumeError::InvalidSpec { .. }
+            | VolumeError::UnsupportedDriver(_) => Self::bad_request(v.to_string()),
+            _ => Self::internal(format!("{whole:#}")),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::from_engine(&e)
@@ -157,6 +181,14 @@ mod tests {
             ApiError::from_engine(&e).message,
             "No such image: bb:latest"
         );
+        let e = anyhow::Error::from(StoreError::Volume(VolumeError::NotFound("v".into())));
+        let a = ApiError::from_engine(&e);
+        assert_eq!(
+            (a.status, a.message.as_str()),
+            (StatusCode::NOT_FOUND, "get v: no such volume")
+        );
+        let e = anyhow::Error::from(VolumeError::UnsupportedDriver("nfs".into()));
+        assert_eq!(ApiError::from_engine(&e).status, StatusCode::BAD_REQUEST);
         let a = ApiError::from_engine(&anyhow::anyhow!("disk on fire"));
         assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     }

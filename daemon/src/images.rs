@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::backend::Env;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::reply::{self, Reply};
@@ -101,40 +102,41 @@ pub async fn load(app: &Arc<App>, req: hyper::Request<Incoming>, _q: &Query) -> 
     ))
 }
 
-/// `GET /images/json`: one summary per image with all its tags.
-pub async fn list(app: &Arc<App>, _q: &Query) -> ApiResult<Reply> {
-    let out = app
-        .backend
-        .run(|env| {
-            let images = env.store.images();
-            let rows = images.list().map_err(anyhow::Error::from)?;
-            let mut by_id: BTreeMap<String, (Vec<String>, Option<String>, u64)> = BTreeMap::new();
-            for r in rows {
-                let e = by_id
-                    .entry(r.id.to_string())
-                    .or_insert_with(|| (Vec::new(), r.created.clone(), r.size));
-                if r.repository != "<none>" {
-                    e.0.push(format!("{}:{}", r.repository, r.tag));
-                }
-            }
-            let mut out: Vec<Value> = by_id
-                .into_iter()
-                .map(|(id, (tags, created, size))| {
-                    let created = created
-                        .as_deref()
-                        .and_then(berth_engine::clock::parse_rfc3339)
-                        .unwrap_or(0);
-                    json!({
-                        "Id": id, "ParentId": "", "RepoTags": tags, "RepoDigests": [],
-                        "Created": created, "Size": size, "VirtualSize": size, "SharedSize": -1,
-                        "Labels": {}, "Containers": -1,
-                    })
-                })
-                .collect();
-            out.sort_by(|a, b| b["Created"].as_i64().cmp(&a["Created"].as_i64()));
-            Ok(out)
+/// One summary per image with all its tags, newest first (`GET /images/json`, and the
+/// `Images` of `GET /system/df`).
+pub fn summaries(env: &Env<'_>) -> ApiResult<Vec<Value>> {
+    let images = env.store.images();
+    let rows = images.list().map_err(anyhow::Error::from)?;
+    let mut by_id: BTreeMap<String, (Vec<String>, Option<String>, u64)> = BTreeMap::new();
+    for r in rows {
+        let e = by_id
+            .entry(r.id.to_string())
+            .or_insert_with(|| (Vec::new(), r.created.clone(), r.size));
+        if r.repository != "<none>" {
+            e.0.push(format!("{}:{}", r.repository, r.tag));
+        }
+    }
+    let mut out: Vec<Value> = by_id
+        .into_iter()
+        .map(|(id, (tags, created, size))| {
+            let created = created
+                .as_deref()
+                .and_then(berth_engine::clock::parse_rfc3339)
+                .unwrap_or(0);
+            json!({
+                "Id": id, "ParentId": "", "RepoTags": tags, "RepoDigests": [],
+                "Created": created, "Size": size, "VirtualSize": size, "SharedSize": -1,
+                "Labels": {}, "Containers": -1,
+            })
         })
-        .await?;
+        .collect();
+    out.sort_by(|a, b| b["Created"].as_i64().cmp(&a["Created"].as_i64()));
+    Ok(out)
+}
+
+/// `GET /images/json`.
+pub async fn list(app: &Arc<App>, _q: &Query) -> ApiResult<Reply> {
+    let out = app.backend.run(summaries).await?;
     Ok(reply::json(StatusCode::OK, &out))
 }
 

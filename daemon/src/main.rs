@@ -19,7 +19,9 @@ mod serve;
 mod shim_link;
 mod stream;
 mod system;
+mod system_df;
 mod version;
+mod volumes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

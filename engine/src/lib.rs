@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod container;
 pub mod digest;
+pub mod disk_usage;
 pub mod image;
 
 pub mod ids;

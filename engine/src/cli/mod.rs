@@ -4,7 +4,6 @@
 //! modules ([`crate::network`], [`berth_core::invoke`], ...).
 
 pub mod container;
-pub mod container_refs;
 pub mod ctx;
 pub mod human;
 pub mod image;

@@ -4,8 +4,8 @@
 //! command behind it ([`command_path`]), their network
 //! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), and the
 //! lifecycle steps the CLI and the shim share ([`lifecycle`]), and the process of an exec
-//! ([`exec_process`]). Running the process is left to
-//! berth-runtime (driven by the shim, [`crate::shim`]).
+//! ([`exec_process`]), and which images and volumes they use ([`refs`]). Running the process
+//! is left to berth-runtime (driven by the shim, [`crate::shim`]).
 
 pub mod command_path;
 pub mod connect;
@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod net;
 pub mod record;
+pub mod refs;
 pub mod spec;
 pub mod store;
 

@@ -1,5 +1,5 @@
 //! A container's record, `<root>/containers/<id>/config.json`, in Docker's shape (so
-//! [`crate::cli::container_refs`] and `docker inspect` readers understand it) plus berth's own
+//! [`super::refs`] and `docker inspect` readers understand it) plus berth's own
 //! fields. Everything the CLI shows about a container comes from here.
 
 use std::collections::BTreeMap;
@@ -276,7 +276,7 @@ impl ContainerRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::container_refs::ContainerRef;
+    use crate::container::refs::ContainerRef;
 
     #[test]
     fn static_ips_follow_the_networks() {

@@ -41,6 +41,9 @@ pub enum VolumeError {
         /// Why.
         reason: &'static str,
     },
+    /// A volume driver other than `local`, the only one berth has.
+    #[error("volume driver {0:?} is not supported (only local)")]
+    UnsupportedDriver(String),
     /// No such volume.
     #[error("no such volume: {0}")]
     NotFound(String),
@@ -76,6 +79,14 @@ pub enum VolumeError {
     },
 }
 
+/// Refuses (with [`VolumeError::UnsupportedDriver`]) every volume driver but `local`.
+pub fn check_driver(driver: &str) -> Result<(), VolumeError> {
+    match driver {
+        "local" => Ok(()),
+        other => Err(VolumeError::UnsupportedDriver(other.to_owned())),
+    }
+}
+
 impl VolumeError {
     pub(crate) fn io(
         op: &'static str,
@@ -83,5 +94,20 @@ impl VolumeError {
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { op, path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_local_driver_is_accepted() {
+        assert!(check_driver("local").is_ok());
+        let e = check_driver("nfs").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "volume driver \"nfs\" is not supported (only local)"
+        );
     }
 }

@@ -160,9 +160,19 @@ impl VolumeStore {
         all: bool,
         in_use: &dyn Fn(&str) -> bool,
     ) -> Result<VolumePrune, VolumeError> {
+        self.prune_where(&|v| all || v.anonymous, in_use)
+    }
+
+    /// Removes every volume `select` picks that no container uses (`in_use`); what
+    /// `POST /volumes/prune` does with its filters.
+    pub fn prune_where(
+        &self,
+        select: &dyn Fn(&Volume) -> bool,
+        in_use: &dyn Fn(&str) -> bool,
+    ) -> Result<VolumePrune, VolumeError> {
         let mut report = VolumePrune::default();
         for v in self.list()? {
-            if (all || v.anonymous) && !in_use(&v.name) {
+            if select(&v) && !in_use(&v.name) {
                 report.reclaimed += self.size(&v.name)?;
                 self.remove(&v.name, false, in_use)?;
                 report.removed.push(v.name);
@@ -269,6 +279,21 @@ mod tests {
         let r = s.prune(true, &in_use).unwrap();
         assert_eq!(r.removed, ["named"]);
         assert_eq!(s.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn prune_where_removes_only_picked_unused_volumes() {
+        let (_t, s) = store();
+        let labels = BTreeMap::from([("keep".into(), "1".into())]);
+        for (n, l) in [("a", BTreeMap::new()), ("b", labels.clone()), ("c", labels)] {
+            s.create(Some(&VolumeName::new(n).unwrap()), l).unwrap();
+        }
+        let r = s
+            .prune_where(&|v| v.labels.contains_key("keep"), &|n| n == "c")
+            .unwrap();
+        assert_eq!(r.removed, ["b"]);
+        let left: Vec<String> = s.list().unwrap().into_iter().map(|v| v.name).collect();
+        assert_eq!(left, ["a", "c"]);
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use std::io::{self, BufRead, Write};
 
-use super::super::container_refs::{image_in_use, scan};
 use super::super::human;
 use super::super::storage_opts::{StorageCtx, open_store};
+use crate::container::refs::{image_in_use, scan};
 
 /// `berth image prune` arguments.
 #[derive(clap::Args, Debug)]

@@ -1,14 +1,14 @@
 //! `berth rmi [-f] IMAGE...` (`berth image rm`): untags and deletes images, then the unpacked
 //! layers no image or container needs. An image a container was created from is refused
 //! unless `--force` (then only its tags go), as `docker rmi`; which images containers use
-//! comes from [`container_refs`](super::super::container_refs). Keeps going after a failure
+//! comes from [`refs`](crate::container::refs). Keeps going after a failure
 //! and exits non-zero if any image could not be removed.
 
 use std::io::{self, Write};
 
-use super::super::container_refs::{image_in_use, scan};
 use super::super::report::error_report;
 use super::super::storage_opts::{StorageCtx, open_store};
+use crate::container::refs::{image_in_use, scan};
 use crate::image::RemoveEvent;
 
 /// `berth rmi` arguments.

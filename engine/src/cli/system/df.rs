@@ -1,21 +1,20 @@
 //! `berth system df [-v]`: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE for images, containers and
-//! local volumes, as `docker system df`, from [`Store::system_df`] (each shared layer counted
+//! local volumes, as `docker system df`, from [`crate::disk_usage`] (each shared layer counted
 //! once). `-v` adds per-image, per-container and per-volume tables; `--format json` prints one
 //! object per type with docker's string fields plus exact `SizeBytes`/`ReclaimableBytes`.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::super::container_refs::{ContainerRef, scan, volume_in_use};
 use super::super::human;
 use super::super::storage_opts::{StorageCtx, open_store};
 use super::super::table::{Format, write_json_line, write_table};
+use crate::container::refs::scan;
 use crate::digest::Digest;
-use crate::size::{ContainerUsage, DfRow};
-use crate::storage::{RwLayerId, StorageError};
-use crate::store::{Store, StoreError};
+use crate::disk_usage::{DiskUsage, disk_usage};
+use crate::size::DfRow;
+use crate::store::Store;
 
 /// `berth system df` arguments.
 #[derive(clap::Args, Debug)]
@@ -38,35 +37,6 @@ struct JsonRow {
     kind: &'static str,
 }
 
-/// Bytes in the container's writable layer; 0 when it has none (yet).
-fn rw_size(store: &Store, id: &str) -> Result<u64, StoreError> {
-    let Ok(rw) = RwLayerId::new(id) else {
-        return Ok(0);
-    };
-    match store.layers().driver().rw_size(&rw) {
-        Ok(n) => Ok(n),
-        Err(StorageError::ContainerNotFound(_)) => Ok(0),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The containers as `system df` counts them.
-fn container_usage(
-    store: &Store,
-    refs: &[ContainerRef],
-) -> Result<Vec<ContainerUsage>, StoreError> {
-    refs.iter()
-        .map(|c| {
-            Ok(ContainerUsage {
-                // A container without an image id matches no image.
-                image: c.image.clone().unwrap_or_else(|| Digest::of_bytes(b"")),
-                rw_size: rw_size(store, &c.id)?,
-                running: c.state.running,
-            })
-        })
-        .collect()
-}
-
 fn reclaimable(row: &DfRow) -> String {
     let r = human::size4(row.reclaimable);
     match (row.reclaimable * 100).checked_div(row.size) {
@@ -82,9 +52,8 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
         "--verbose with --format json is not supported"
     );
     let store = open_store(ctx)?;
-    let refs = scan(ctx.root())?;
-    let containers = container_usage(&store, &refs)?;
-    let df = store.system_df(&containers, &|n| volume_in_use(&refs, n))?;
+    let du = disk_usage(&store, &scan(ctx.root())?)?;
+    let df = du.totals;
     let rows = [
         ("Images", df.images),
         ("Containers", df.containers),
@@ -109,7 +78,7 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.verbose {
-        return verbose(&mut out, &store, &refs, &containers);
+        return verbose(&mut out, &store, &du);
     }
     let table: Vec<Vec<String>> = rows
         .iter()
@@ -129,35 +98,11 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
 }
 
 /// `-v`: one table per kind.
-fn verbose(
-    out: &mut dyn Write,
-    store: &Store,
-    refs: &[ContainerRef],
-    containers: &[ContainerUsage],
-) -> anyhow::Result<()> {
-    let usage = store.image_usage()?;
-    let mut users: HashMap<&Digest, usize> = HashMap::new();
-    for img in &usage {
-        for (chain, _) in &img.layers {
-            *users.entry(chain).or_default() += 1;
-        }
-    }
+fn verbose(out: &mut dyn Write, store: &Store, du: &DiskUsage) -> anyhow::Result<()> {
     let now = human::now_secs();
     let mut rows = Vec::new();
     for s in store.images().list()? {
-        let layers = usage
-            .iter()
-            .find(|u| u.id == s.id)
-            .map_or(&[][..], |u| &u.layers[..]);
-        let shared: u64 = layers
-            .iter()
-            .filter(|(c, _)| users.get(c).copied().unwrap_or(0) > 1)
-            .map(|(_, n)| n)
-            .sum();
-        let n_containers = refs
-            .iter()
-            .filter(|c| c.image.as_ref() == Some(&s.id))
-            .count();
+        let (shared, n_containers) = du.image(&s.id).map_or((0, 0), |i| (i.shared, i.containers));
         rows.push(vec![
             s.repository,
             s.tag,
@@ -183,14 +128,14 @@ fn verbose(
     write_table(out, &header, &rows)?;
 
     writeln!(out, "\nContainers space usage:\n")?;
-    let rows: Vec<Vec<String>> = refs
+    let rows: Vec<Vec<String>> = du
+        .containers
         .iter()
-        .zip(containers)
-        .map(|(r, c)| {
-            let image = r.image.as_ref().map_or("<none>", Digest::short).to_owned();
+        .map(|c| {
+            let image = c.image.as_ref().map_or("<none>", Digest::short).to_owned();
             let status = if c.running { "Running" } else { "Stopped" };
             vec![
-                r.id.chars().take(12).collect(),
+                c.id.chars().take(12).collect(),
                 image,
                 human::size4(c.rw_size),
                 status.to_owned(),
@@ -200,12 +145,17 @@ fn verbose(
     write_table(out, &["CONTAINER ID", "IMAGE", "SIZE", "STATUS"], &rows)?;
 
     writeln!(out, "\nLocal Volumes space usage:\n")?;
-    let mut rows = Vec::new();
-    for v in store.volumes().list()? {
-        let links = refs.iter().filter(|c| c.uses_volume(&v.name)).count();
-        let size = store.volumes().size(&v.name)?;
-        rows.push(vec![v.name, links.to_string(), human::size4(size)]);
-    }
+    let rows: Vec<Vec<String>> = du
+        .volumes
+        .iter()
+        .map(|v| {
+            vec![
+                v.volume.name.clone(),
+                v.links.to_string(),
+                human::size4(v.size),
+            ]
+        })
+        .collect();
     write_table(out, &["VOLUME NAME", "LINKS", "SIZE"], &rows)?;
     Ok(())
 }

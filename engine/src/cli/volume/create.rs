@@ -35,11 +35,7 @@ fn parse_labels(labels: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// Runs `berth volume create`.
 pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.driver == "local",
-        "volume driver {:?} is not supported (only local)",
-        args.driver
-    );
+    crate::volume::check_driver(&args.driver)?;
     let name = args.name.as_deref().map(VolumeName::new).transpose()?;
     let labels = parse_labels(&args.labels)?;
     let v = super::open_volumes(ctx)?.create(name.as_ref(), labels)?;

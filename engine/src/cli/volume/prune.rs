@@ -3,10 +3,10 @@
 
 use std::io::{self, Write};
 
-use super::super::container_refs::{scan, volume_in_use};
 use super::super::human;
 use super::super::image::prune::confirm;
 use super::super::storage_opts::StorageCtx;
+use crate::container::refs::{scan, volume_in_use};
 
 /// `berth volume prune` arguments.
 #[derive(clap::Args, Debug)]

@@ -1,12 +1,12 @@
 //! `berth volume rm [-f] NAME...`: removes volumes no container mounts (which ones are
-//! mounted comes from [`container_refs`](super::super::container_refs)); prints each name
+//! mounted comes from [`refs`](crate::container::refs)); prints each name
 //! removed, keeps going after a failure and exits non-zero if any failed.
 
 use std::io::{self, Write};
 
-use super::super::container_refs::{scan, volume_in_use};
 use super::super::report::error_report;
 use super::super::storage_opts::StorageCtx;
+use crate::container::refs::{scan, volume_in_use};
 
 /// `berth volume rm` arguments.
 #[derive(clap::Args, Debug)]

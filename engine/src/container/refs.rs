@@ -1,14 +1,13 @@
 //! Which images and volumes containers use, for `rmi`, `image prune`, `volume rm|prune` and
-//! `system df`. Containers are not implemented yet, so this reads the interim contract: every
-//! `<root>/containers/<id>/config.json` that exists is one container, Docker-shaped:
+//! `system df` in both front ends. Reads only the Docker-shaped part of every
+//! `<root>/containers/<id>/config.json` (the [`ContainerRecord`](super::ContainerRecord)):
 //!
 //! ```json
 //! {"Image": "sha256:<image id>", "MountPoints": {"/data": {"Name": "vol"}}, "State": {"Running": true}}
 //! ```
 //!
 //! Every field is optional. A directory without `config.json` is skipped; a `config.json`
-//! that cannot be read or parsed is an error, so an image is never removed on a guess. When
-//! the container store lands it replaces [`scan`] and the predicates keep their shape.
+//! that cannot be read or parsed is an error, so an image or volume is never removed on a guess.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -101,6 +100,15 @@ pub fn volume_in_use(containers: &[ContainerRef], name: &str) -> bool {
     containers.iter().any(|c| c.uses_volume(name))
 }
 
+/// The ids of `containers` that mount the volume `name`, in their order.
+pub fn volume_users(containers: &[ContainerRef], name: &str) -> Vec<String> {
+    containers
+        .iter()
+        .filter(|c| c.uses_volume(name))
+        .map(|c| c.id.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +134,8 @@ mod tests {
         assert!(image_in_use(&cs, &img));
         assert!(!image_in_use(&cs, &Digest::of_bytes(b"other")));
         assert!(volume_in_use(&cs, "data") && !volume_in_use(&cs, "x"));
+        assert_eq!(volume_users(&cs, "data"), ["c1"]);
+        assert!(volume_users(&cs, "x").is_empty());
     }
 
     #[test]
