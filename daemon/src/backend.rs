@@ -151,11 +151,8 @@ impl Env<'_> {
     }
 
     /// Sends `sig` to the container's init.
-    pub fn kill(&self, id: &str, sig: Signal) -> ApiResult<()> {
-        self.eng
-            .runtime()
-            .kill(id, sig, false)
-            .map_err(|e| ApiError::from_engine(&e.into()))
+    pub fn kill(&self, rec: &ContainerRecord, sig: Signal) -> ApiResult<()> {
+        Ok(lifecycle::kill(self.eng, rec, sig)?)
     }
 
     /// Removes a stopped container (with `volumes`, its anonymous volumes too).

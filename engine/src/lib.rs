@@ -8,6 +8,7 @@ pub mod clock;
 pub mod container;
 pub mod digest;
 pub mod disk_usage;
+pub mod events;
 pub mod image;
 
 pub mod ids;

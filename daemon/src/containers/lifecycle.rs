@@ -131,7 +131,7 @@ pub async fn kill(app: &Arc<App>, id: &str, q: &Query) -> ApiResult<Reply> {
                     rec.id
                 )));
             }
-            env.kill(&rec.id, sig)?;
+            env.kill(&rec, sig)?;
             if sig == Signal::SIGKILL && !env.eng.containers.wait_shim(&rec.id, Some(KILL_WAIT)) {
                 return Err(ApiError::internal(format!(
                     "container {} did not stop after SIGKILL",

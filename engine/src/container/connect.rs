@@ -177,6 +177,7 @@ pub fn connect(
         }
         return Err(e.into());
     }
+    eng.networks.emit(&net, "connect", Some(id));
     Ok(attachment)
 }
 
@@ -235,6 +236,9 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
         }
         r.network_settings.networks.remove(network);
     })?;
+    if let Ok(net) = eng.networks.get(network) {
+        eng.networks.emit(&net, "disconnect", Some(id));
+    }
     Ok(())
 }
 

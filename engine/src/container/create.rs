@@ -162,7 +162,10 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
             ..Default::default()
         })?;
     match finish_create(eng, rec.clone(), &specs) {
-        Ok(r) => Ok(r),
+        Ok(r) => {
+            super::events::emit(eng, &r, "create", &[]);
+            Ok(r)
+        }
         Err(e) => {
             if let Ok(rw) = RwLayerId::new(&rec.id) {
                 let _ = eng.store.remove_container_root(&rw);

@@ -304,6 +304,18 @@ pub fn reconcile(eng: &Engine<'_>, rec: ContainerRecord) -> ContainerRecord {
     }
 }
 
+/// Sends `sig` to the container's init (logged as a `kill` event).
+pub fn kill(
+    eng: &Engine<'_>,
+    rec: &ContainerRecord,
+    sig: nix::sys::signal::Signal,
+) -> anyhow::Result<()> {
+    eng.runtime().kill(&rec.id, sig, false)?;
+    let num = (sig as i32).to_string();
+    super::events::emit(eng, rec, "kill", &[("signal", &num)]);
+    Ok(())
+}
+
 /// Removes a stopped container: its writable layer, anonymous volumes (with `volumes`), its
 /// record and logs. Leftover network state is collected first.
 pub fn remove(eng: &Engine<'_>, rec: &ContainerRecord, volumes: bool) -> anyhow::Result<()> {
@@ -316,6 +328,7 @@ pub fn remove(eng: &Engine<'_>, rec: &ContainerRecord, volumes: bool) -> anyhow:
         .remove_container_root(&rw)
         .with_context(|| format!("remove the root of container {}", rec.short_id()))?;
     eng.containers.remove(&rec.id)?;
+    super::events::emit(eng, rec, "destroy", &[]);
     if volumes {
         for mp in rec.mount_points.values().filter(|m| m.anonymous) {
             if let Err(e) = eng.store.volumes().remove(&mp.name, false, &|_| false) {

@@ -10,6 +10,7 @@
 pub mod command_path;
 pub mod connect;
 pub mod create;
+pub mod events;
 pub mod exec_process;
 pub mod files;
 pub mod init;

@@ -16,7 +16,7 @@ use super::{ContainerError, ContainerRecord, names};
 /// Container records under one root pair.
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     run_dir: PathBuf,
     lock_path: PathBuf,
 }

@@ -158,7 +158,9 @@ impl NetworkStore {
         let spec = self.build_spec(req, &given, ip_range, &existing)?;
         let value = spec::conflist(&spec, &self.ipam_dir, self.has_portmap());
         write_new(&path, &to_bytes(&value))?;
-        self.get(&spec.name)
+        let net = self.get(&spec.name)?;
+        self.emit(&net, "create", None);
+        Ok(net)
     }
 
     fn build_spec(

@@ -5,6 +5,7 @@
 
 pub mod attach;
 mod create;
+mod events;
 mod id;
 pub mod netns;
 mod remove;

@@ -42,6 +42,7 @@ pub fn remove(
         .into());
     }
     store.remove(name)?;
+    store.emit(&net, "destroy", None);
     remove_firewall(&net);
     remove_bridge(&net);
     Ok(())

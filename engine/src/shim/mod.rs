@@ -135,6 +135,7 @@ fn start(eng: &Engine<'_>, rec: &ContainerRecord) -> anyhow::Result<(Pid, Contai
         r.state.exit_code = 0;
         r.state.error.clear();
     })?;
+    crate::container::events::emit(eng, rec, "start", &[]);
     Ok((pid, io))
 }
 
@@ -178,6 +179,9 @@ fn finish(eng: &Engine<'_>, id: &str, code: Option<i32>, error: Option<&str>) {
             eng.containers.load(id).ok()
         }
     };
+    if let (Some(r), Some(c)) = (&rec, code) {
+        crate::container::events::emit(eng, r, "die", &[("exitCode", &c.to_string())]);
+    }
     if let Some(msg) = error {
         let _ = eng.containers.update(id, |r| {
             r.state.error = msg.to_owned();

@@ -20,7 +20,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let eng = super::engine(ctx, &store);
     for r in &args.containers {
         let rec = super::resolve_running(&eng, r, "kill")?;
-        eng.runtime().kill(&rec.id, sig, false)?;
+        crate::container::lifecycle::kill(&eng, &rec, sig)?;
         ctx.print(r)?;
     }
     Ok(())

@@ -34,17 +34,18 @@ pub fn stop_container(
     if rec.state.status == Status::Paused {
         let _ = rt.resume(&rec.id);
     }
-    let _ = rt.kill(&rec.id, sig, false);
-    if eng.containers.wait_shim(&rec.id, Some(grace)) {
-        return Ok(());
+    let _ = crate::container::lifecycle::kill(eng, rec, sig);
+    if !eng.containers.wait_shim(&rec.id, Some(grace)) {
+        let _ = rt.kill(&rec.id, Signal::SIGKILL, true);
+        crate::container::events::emit(eng, rec, "kill", &[("signal", "9")]);
+        if !eng
+            .containers
+            .wait_shim(&rec.id, Some(Duration::from_secs(30)))
+        {
+            anyhow::bail!("container {} did not stop", rec.short_id());
+        }
     }
-    let _ = rt.kill(&rec.id, Signal::SIGKILL, true);
-    if !eng
-        .containers
-        .wait_shim(&rec.id, Some(Duration::from_secs(30)))
-    {
-        anyhow::bail!("container {} did not stop", rec.short_id());
-    }
+    crate::container::events::emit(eng, rec, "stop", &[]);
     Ok(())
 }
 
