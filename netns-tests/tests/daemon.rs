@@ -5,53 +5,21 @@
 //! same containers.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[path = "daemon_common/mod.rs"]
+mod common;
 #[path = "containers/mod.rs"]
 mod containers;
 #[path = "cli_net/fixture.rs"]
 mod fixture;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use berth_netns_tests::cni::plugin_dir;
 use berth_netns_tests::daemon::{Berthd, run_foreground};
+use common::{berthd_bin, daemon, sock_of, stderr, stdout};
 use containers::{Cleanup, code, wait_until};
 use fixture::Berth;
-
-fn berthd_bin() -> PathBuf {
-    let bin = plugin_dir().join("berthd");
-    assert!(
-        bin.is_file(),
-        "{} missing: run `cargo build --workspace --bins` first",
-        bin.display()
-    );
-    bin
-}
-
-fn sock_of(b: &Berth) -> PathBuf {
-    b.run.path().join("api").join("berth.sock")
-}
-
-/// berthd on `b`'s roots, in `b`'s host netns.
-fn daemon(b: &Berth) -> Berthd {
-    Berthd::start(
-        &berthd_bin(),
-        b.host.path(),
-        &sock_of(b),
-        b.root.path(),
-        b.run.path(),
-    )
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `docker wait NAME` started before `act` prints `code` once `act` has stopped the container.
 fn assert_wait_hears(d: &Berthd, name: &str, code: &str, act: impl FnOnce()) {

@@ -4,6 +4,8 @@
 //! ends: volumes made by `berth volume` are docker's and the other way round.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[path = "daemon_common/mod.rs"]
+mod common;
 #[path = "containers/mod.rs"]
 mod containers;
 #[path = "cli_net/fixture.rs"]
@@ -12,64 +14,10 @@ mod fixture;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use berth_netns_tests::cni::plugin_dir;
-use berth_netns_tests::daemon::Berthd;
+use common::{assert_fails_with, daemon, set, stderr, words};
 use containers::{Cleanup, code};
 use fixture::Berth;
 use serde_json::Value;
-
-fn berthd_bin() -> PathBuf {
-    let bin = plugin_dir().join("berthd");
-    assert!(
-        bin.is_file(),
-        "{} missing: run `cargo build --workspace --bins` first",
-        bin.display()
-    );
-    bin
-}
-
-/// berthd on `b`'s roots, in `b`'s host netns.
-fn daemon(b: &Berth) -> Berthd {
-    Berthd::start(
-        &berthd_bin(),
-        b.host.path(),
-        &b.run.path().join("api").join("berth.sock"),
-        b.root.path(),
-        b.run.path(),
-    )
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The words of `docker ARGS`'s output, as a set.
-fn words(d: &Berthd, args: &[&str]) -> BTreeSet<String> {
-    d.docker_ok(args)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// `docker ARGS` fails (without a panic in berthd) with `needle` in its message.
-fn assert_fails_with(d: &Berthd, args: &[&str], needle: &str) {
-    let out = d.docker(args);
-    assert_ne!(code(&out), 0, "docker {args:?} succeeded: {}", stdout(&out));
-    assert!(
-        stderr(&out).contains(needle),
-        "docker {args:?}: {}",
-        stderr(&out)
-    );
-    assert!(!d.log_text().contains("panicked"), "{}", d.log_text());
-}
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
