@@ -6,6 +6,7 @@
 mod backend;
 mod containers;
 mod error;
+mod events;
 mod exec_helper;
 mod hijack;
 mod hub;

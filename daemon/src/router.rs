@@ -55,6 +55,7 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::GET, ["version"]) => Ok(system::version()),
         (&Method::GET, ["info"]) => system::info(&app.backend).await,
         (&Method::GET, ["system", "df"]) => crate::system_df::df(app).await,
+        (&Method::GET, ["events"]) => crate::events::events(app, &q).await,
         (&Method::POST, ["containers", "create"]) => create::create(app, req, &q).await,
         (&Method::GET, ["containers", "json"]) => list::list(app, &q).await,
         (&Method::GET, ["containers", id, "json"]) => inspect::inspect(app, id).await,

@@ -49,6 +49,11 @@ impl Berthd {
         d
     }
 
+    /// berthd's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// What berthd wrote to stderr.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

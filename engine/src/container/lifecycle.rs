@@ -13,7 +13,7 @@ use berth_core::cni::RawExec;
 use berth_core::invoke::Invoker;
 
 use super::net::{self, NetCtx};
-use super::record::{ContainerRecord, Status};
+use super::record::{Attachment, ContainerRecord, Status};
 use super::spec::{self, Bind, SpecInput};
 use super::{ContainerStore, files, init};
 use crate::network::NetworkStore;
@@ -159,7 +159,22 @@ pub fn prepare_start(
         let _ = eng.store.unmount_container_root(&rw);
         return Err(e);
     }
+    emit_network_events(eng, &rec.id, &attachments, "connect");
     Ok(())
+}
+
+/// Logs `connect` or `disconnect` of the container `id` for each of its attachments.
+fn emit_network_events(
+    eng: &Engine<'_>,
+    id: &str,
+    attachments: &[(String, Attachment)],
+    action: &str,
+) {
+    for (name, _) in attachments {
+        if let Ok(net) = eng.networks.get(name) {
+            eng.networks.emit(&net, action, Some(id));
+        }
+    }
 }
 
 fn write_bundle(
@@ -251,6 +266,7 @@ pub fn teardown(
     if let Some(e) = net::disconnect(&eng.net(), id, &attachments) {
         first.get_or_insert(e);
     }
+    emit_network_events(eng, id, &attachments, "disconnect");
     if let Some(e) = net::collect_leftovers(&eng.net(), id) {
         first.get_or_insert(e);
     }

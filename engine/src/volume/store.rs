@@ -99,7 +99,15 @@ impl VolumeStore {
             copied_up: false,
         };
         self.write(&v)?;
+        self.emit(&v.name, "create");
         Ok(v)
+    }
+
+    /// Logs a volume event (`create`, `destroy`) with Docker's `driver` attribute.
+    fn emit(&self, name: &str, action: &str) {
+        let log = crate::events::EventLog::new(self.dir.parent().unwrap_or(&self.dir));
+        let attrs = crate::events::attributes(&[("driver", "local")], &Default::default());
+        log.record(crate::events::Kind::Volume, action, name, attrs);
     }
 
     /// `berth volume inspect NAME`.
@@ -150,7 +158,9 @@ impl VolumeStore {
             return Err(VolumeError::InUse(name.to_owned()));
         }
         let d = self.dir.join(name);
-        fs::remove_dir_all(&d).map_err(VolumeError::io("remove volume", d))
+        fs::remove_dir_all(&d).map_err(VolumeError::io("remove volume", d))?;
+        self.emit(name, "destroy");
+        Ok(())
     }
 
     /// `berth volume prune [--all]`: removes unused anonymous volumes, or with `all` every
