@@ -154,12 +154,28 @@ pub async fn read_json<T: DeserializeOwned + Default>(req: Request<Incoming>) ->
     parse_json(&bytes)
 }
 
-/// Parses a JSON body; empty or whitespace-only is `T::default()`.
+/// Parses a JSON body; empty or whitespace-only is `T::default()`. A `null` member is as if it
+/// were absent, as Go's decoder (and so dockerd) takes it: docker-py sends `"Gateway": null`.
 pub fn parse_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> ApiResult<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+    let invalid = |e: serde_json::Error| ApiError::bad_request(format!("invalid JSON: {e}"));
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    drop_null_members(&mut v);
+    serde_json::from_value(v).map_err(invalid)
+}
+
+/// Removes every `null` member of every object in `v`.
+fn drop_null_members(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_null_members);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_null_members),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +194,10 @@ mod tests {
         assert_eq!(
             parse_json::<T>(br#"{"A":3,"Zzz":[1]}"#).unwrap(),
             T { a: Some(3) }
+        );
+        assert_eq!(
+            parse_json::<T>(br#"{"A":null,"B":[{"C":null}]}"#).unwrap(),
+            T::default()
         );
         let e = parse_json::<T>(b"{nope").unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);

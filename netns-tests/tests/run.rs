@@ -12,9 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_netns_tests::TestNetns;
-use containers::{
-    Cleanup, berth_cgroups, berth_with_busybox, code, ip_of, mounts_under, processes_with,
-};
+use containers::{Cleanup, berth_cgroups, berth_with_busybox, code, ip_of, traces};
 use fixture::Berth;
 
 #[test]
@@ -364,42 +362,6 @@ fn volumes_and_commit_work_through_run() {
         "baked\n"
     );
     b.ok(&["rm", "builder"]);
-}
-
-/// What containers can leave behind, observed from outside berth.
-#[derive(Debug, PartialEq)]
-struct Traces {
-    netns_files: usize,
-    nsfs_mounts: usize,
-    veths: Vec<String>,
-    reservations: Vec<String>,
-    cached_results: Vec<String>,
-    ruleset: String,
-    root_mounts: usize,
-    shims: usize,
-    container_dirs: usize,
-    runtime_states: usize,
-}
-
-fn traces(b: &Berth) -> Traces {
-    let count = |p: std::path::PathBuf| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let run = b.run.path().display().to_string();
-    Traces {
-        netns_files: count(b.run.path().join("netns")),
-        nsfs_mounts: mountinfo
-            .lines()
-            .filter(|l| l.contains(&run) && l.contains(" - nsfs "))
-            .count(),
-        veths: b.host_links("veth"),
-        reservations: b.reservations("bridge"),
-        cached_results: b.cache_files(),
-        ruleset: b.host.run_ok("nft", &["list", "ruleset"]),
-        root_mounts: mounts_under(b.root.path()),
-        shims: processes_with(&run),
-        container_dirs: count(b.root.path().join("containers")),
-        runtime_states: count(b.run.path().join("runtime")),
-    }
 }
 
 /// `run --rm -p HOSTPORT:80` printing the container's hostname (its short id).

@@ -89,3 +89,40 @@ pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// What containers can leave behind, observed from outside berth.
+#[derive(Debug, PartialEq)]
+pub struct Traces {
+    pub netns_files: usize,
+    pub nsfs_mounts: usize,
+    pub veths: Vec<String>,
+    pub reservations: Vec<String>,
+    pub cached_results: Vec<String>,
+    pub ruleset: String,
+    pub root_mounts: usize,
+    pub shims: usize,
+    pub container_dirs: usize,
+    pub runtime_states: usize,
+}
+
+/// The traces `b` shows now.
+pub fn traces(b: &Berth) -> Traces {
+    let count = |p: std::path::PathBuf| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let run = b.run.path().display().to_string();
+    Traces {
+        netns_files: count(b.run.path().join("netns")),
+        nsfs_mounts: mountinfo
+            .lines()
+            .filter(|l| l.contains(&run) && l.contains(" - nsfs "))
+            .count(),
+        veths: b.host_links("veth"),
+        reservations: b.reservations("bridge"),
+        cached_results: b.cache_files(),
+        ruleset: b.host.run_ok("nft", &["list", "ruleset"]),
+        root_mounts: mounts_under(b.root.path()),
+        shims: processes_with(&run),
+        container_dirs: count(b.root.path().join("containers")),
+        runtime_states: count(b.run.path().join("runtime")),
+    }
+}
