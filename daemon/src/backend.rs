@@ -1,5 +1,5 @@
 //! Every call into berth-engine that container handlers make, in one place so it can be
-//! re-pointed when the engine's API moves: the settings (`cli::Ctx` for now), opening the store
+//! re-pointed when the engine's API moves: the engine's settings, opening the store
 //! and the engine for a request, and blocking container operations (resolve, create, start,
 //! stop, kill, remove, list, sizes). Handlers run these on tokio's blocking pool through
 //! [`Backend::run`]; nothing here keeps state between requests.
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_engine::cli::container::start::StartFailed;
-use berth_engine::cli::{Ctx, Format, GlobalOpts};
 use berth_engine::container::create::CreateRequest;
 use berth_engine::container::lifecycle::{self, Engine};
 use berth_engine::container::record::{ContainerRecord, Status};
+use berth_engine::container::start::StartFailed;
+use berth_engine::settings::Settings;
 use berth_engine::store::Store;
 use nix::sys::signal::Signal;
 
@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 /// The engine's settings, shared by every request.
 #[derive(Clone)]
 pub struct Backend {
-    ctx: Arc<Ctx>,
+    ctx: Arc<Settings>,
 }
 
 /// What a blocking operation gets: the engine over an open store, and the settings.
@@ -32,23 +32,15 @@ pub struct Env<'a> {
     /// Images, layers, volumes.
     pub store: &'a Store,
     /// Roots and CNI path.
-    pub ctx: &'a Ctx,
+    pub ctx: &'a Settings,
 }
 
 impl Backend {
     /// Settings for these roots; an empty `cni_path` means berthd's directory, then
     /// `/opt/cni/bin` (as `berth`).
     pub fn new(root: PathBuf, run_root: PathBuf, cni_path: Vec<PathBuf>) -> anyhow::Result<Self> {
-        let opts = GlobalOpts {
-            root,
-            run_root,
-            cni_path,
-            format: Format::Json,
-            storage: Default::default(),
-            log_level: String::new(),
-        };
         Ok(Self {
-            ctx: Arc::new(Ctx::new(&opts)?),
+            ctx: Arc::new(Settings::new(root, run_root, cni_path, None)),
         })
     }
 
@@ -75,8 +67,8 @@ impl Backend {
 
     /// Runs `f` with the engine on this thread (it blocks).
     pub fn with_env<T>(&self, f: impl FnOnce(&Env<'_>) -> ApiResult<T>) -> ApiResult<T> {
-        let store = berth_engine::cli::container::store(&self.ctx)?;
-        let eng = berth_engine::cli::container::engine(&self.ctx, &store);
+        let store = self.ctx.open_store()?;
+        let eng = self.ctx.engine(&store);
         f(&Env {
             eng: &eng,
             store: &store,
@@ -90,7 +82,7 @@ impl Env<'_> {
     /// to date (a record saying running with no shim behind it becomes exited).
     pub fn resolve(&self, reference: &str) -> ApiResult<ContainerRecord> {
         let r = reference.strip_prefix('/').unwrap_or(reference);
-        Ok(berth_engine::cli::container::resolve(self.eng, r)?)
+        Ok(berth_engine::container::lookup::resolve(self.eng, r)?)
     }
 
     /// [`Env::resolve`], refusing (409) a container that does not run.
@@ -124,12 +116,11 @@ impl Env<'_> {
     /// small thread. A start the container's command made fail is a 400 whose message the
     /// docker CLI maps to 126/127.
     pub fn start(&self, rec: &mut ContainerRecord) -> ApiResult<UnixStream> {
-        let (shim, _pid) = match berth_engine::cli::container::start::start_container(
-            self.eng, self.ctx, rec, None,
-        ) {
-            Ok(s) => s,
-            Err(e) => return Err(start_error(&e)),
-        };
+        let (shim, _pid) =
+            match berth_engine::container::start::start_container(self.eng, self.ctx, rec, None) {
+                Ok(s) => s,
+                Err(e) => return Err(start_error(&e)),
+            };
         let (conn, mut child) = shim.into_parts();
         let reaper = std::thread::Builder::new()
             .name("shim-reaper".into())
@@ -145,7 +136,7 @@ impl Env<'_> {
 
     /// Sends `sig`, waits up to `grace`, then SIGKILL; returns once the shim has cleaned up.
     pub fn stop(&self, rec: &ContainerRecord, sig: Signal, grace: Duration) -> ApiResult<()> {
-        Ok(berth_engine::cli::container::stop::stop_container(
+        Ok(berth_engine::container::stop::stop_container(
             self.eng, rec, sig, grace,
         )?)
     }

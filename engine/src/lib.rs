@@ -1,9 +1,10 @@
 //! berth-engine: what a user of berth sees as images, layers, containers' root filesystems,
-//! volumes and sizes. The `berth` CLI (engine/src/cli, later) makes thin calls into these
-//! modules; the OCI runtime (berth-runtime) starts processes on the roots built here.
+//! volumes and sizes. Its two front ends, the `berth` CLI (crate `cli/`) and the Engine API
+//! daemon `berthd` (crate `daemon/`), make thin calls into these modules through one
+//! [`settings::Settings`]; the OCI runtime (berth-runtime) starts processes on the roots
+//! built here.
 #![warn(missing_docs)]
 
-pub mod cli;
 pub mod clock;
 pub mod container;
 pub mod digest;
@@ -13,6 +14,8 @@ pub mod image;
 
 pub mod ids;
 pub mod network;
+pub mod report;
+pub mod settings;
 pub mod shim;
 pub mod size;
 pub mod storage;

@@ -19,7 +19,7 @@ fn berth_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-engine", "--bin", "berth"])
+            .args(["build", "-q", "-p", "berth-cli", "--bin", "berth"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();

@@ -15,11 +15,14 @@ pub mod exec_process;
 pub mod files;
 pub mod init;
 pub mod lifecycle;
+pub mod lookup;
 pub mod names;
 pub mod net;
 pub mod record;
 pub mod refs;
 pub mod spec;
+pub mod start;
+pub mod stop;
 pub mod store;
 
 use std::path::PathBuf;

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use berth_engine::cli::storage_opts::{StorageOpts, parse_driver};
-use berth_engine::cli::{Ctx, Format, GlobalOpts};
+use berth_engine::settings::{DEFAULT_ROOT, DEFAULT_RUN_ROOT, Settings};
+use berth_engine::storage::DriverKind;
 
 mod log;
 
@@ -19,33 +19,27 @@ fn main() -> ExitCode {
     match run(std::env::args_os().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!(
-                "berth-shim: {}",
-                berth_engine::cli::report::error_report(&e)
-            );
+            eprintln!("berth-shim: {}", berth_engine::report::error_report(&e));
             ExitCode::FAILURE
         }
     }
 }
 
 fn run(args: Vec<OsString>) -> anyhow::Result<()> {
-    let (opts, id) = parse_args(args)?;
-    let ctx = Ctx::new(&opts)?;
-    let store = berth_engine::cli::container::store(&ctx)?;
-    let eng = berth_engine::cli::container::engine(&ctx, &store);
+    let (settings, id) = parse_args(args)?;
+    let store = settings.open_store()?;
+    let eng = settings.engine(&store);
     berth_engine::shim::run(&eng, &id)
 }
 
-/// The global options and the container id from the command line.
-fn parse_args(args: Vec<OsString>) -> anyhow::Result<(GlobalOpts, String)> {
-    let mut opts = GlobalOpts {
-        root: PathBuf::from("/var/lib/berth"),
-        run_root: PathBuf::from("/run/berth"),
-        cni_path: Vec::new(),
-        format: Format::Table,
-        storage: StorageOpts::default(),
-        log_level: "warn".into(),
-    };
+/// The engine's settings and the container id from the command line.
+fn parse_args(args: Vec<OsString>) -> anyhow::Result<(Settings, String)> {
+    let mut opts = Settings::new(
+        PathBuf::from(DEFAULT_ROOT),
+        PathBuf::from(DEFAULT_RUN_ROOT),
+        Vec::new(),
+        None,
+    );
     let mut id = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -61,10 +55,7 @@ fn parse_args(args: Vec<OsString>) -> anyhow::Result<(GlobalOpts, String)> {
             "--root" => opts.root = value()?.into(),
             "--run-root" => opts.run_root = value()?.into(),
             "--cni-path" => opts.cni_path = value()?.split(':').map(PathBuf::from).collect(),
-            "--storage-driver" => {
-                opts.storage.storage_driver =
-                    Some(parse_driver(&value()?).map_err(anyhow::Error::msg)?)
-            }
+            "--storage-driver" => opts.storage_driver = Some(value()?.parse::<DriverKind>()?),
             _ if a.starts_with('-') => anyhow::bail!("unknown option {a}"),
             _ => id = Some(a),
         }
@@ -101,7 +92,7 @@ mod tests {
         assert_eq!(o.root, PathBuf::from("/r"));
         assert_eq!(o.run_root, PathBuf::from("/rr"));
         assert_eq!(o.cni_path, [PathBuf::from("/a"), PathBuf::from("/b")]);
-        assert!(o.storage.storage_driver.is_some());
+        assert_eq!(o.storage_driver, Some(DriverKind::Vfs));
     }
 
     #[test]
