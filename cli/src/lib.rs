@@ -146,6 +146,8 @@ pub enum Command {
     Inspect(container::inspect::Args),
     /// Wait for containers to stop and print their exit codes
     Wait(container::wait::Args),
+    /// Copy files between a container and the host
+    Cp(container::cp::Args),
     /// Create an image from a container's changes
     Commit(container::commit::Args),
     /// Rename a container
@@ -195,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exec(a) => container::exec::run(a, &ctx),
         Command::Inspect(a) => container::inspect::run(a, &ctx),
         Command::Wait(a) => container::wait::run(a, &ctx),
+        Command::Cp(a) => container::cp::run(a, &ctx),
         Command::Commit(a) => container::commit::run(a, &ctx),
         Command::Rename(a) => container::rename::run(a, &ctx),
         Command::Pause(a) => container::pause::pause(a, &ctx),

@@ -3,6 +3,7 @@
 //! and message shapes (404 for unknown containers and images, 409 for conflicts, …).
 
 use berth_engine::container::ContainerError;
+use berth_engine::container::archive::ArchiveError;
 use berth_engine::container::connect::ConnectError;
 use berth_engine::image::ImageError;
 use berth_engine::network::NetworkError;
@@ -62,6 +63,9 @@ impl ApiError {
             };
             if let Some(v) = volume {
                 return Self::from_volume(v, e);
+            }
+            if let Some(a) = cause.downcast_ref::<ArchiveError>() {
+                return Self::from_archive(a);
             }
             if let Some(c) = cause.downcast_ref::<ContainerError>() {
                 if let Some(a) = Self::from_container(c) {
@@ -133,6 +137,20 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// `docker cp`'s answers: a missing path 404, a read-only root 403, bad tars and
+    /// extraction points 400.
+    fn from_archive(a: &ArchiveError) -> Self {
+        match a {
+            ArchiveError::NotFound { .. } => Self::not_found(a.to_string()),
+            ArchiveError::ReadOnly => Self::new(StatusCode::FORBIDDEN, a.to_string()),
+            ArchiveError::Io { source, .. } if source.raw_os_error() == Some(libc::EROFS) => {
+                Self::new(StatusCode::FORBIDDEN, a.to_string())
+            }
+            ArchiveError::Io { .. } => Self::internal(a.to_string()),
+            _ => Self::bad_request(a.to_string()),
+        }
+    }
+
     /// dockerd's answers for volumes: `get NAME: no such volume` (404), `remove NAME: volume
     /// is in use` (409, the handler adds the container ids), bad names and drivers 400.
     fn from_volume(v: &VolumeError, whole: &anyhow::Error) -> Self {

@@ -4,15 +4,11 @@
 //! are normalised so `docker.io/library/bb:latest`, `library/bb` and `bb` name one image.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 
-use bytes::{Buf as _, Bytes};
-use http_body_util::BodyExt as _;
 use hyper::StatusCode;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use crate::backend::Env;
 use crate::error::{ApiError, ApiResult};
@@ -27,55 +23,9 @@ pub fn normalize_ref(r: &str) -> String {
     r.strip_prefix("library/").unwrap_or(r).to_owned()
 }
 
-/// A blocking reader over body chunks sent from the async side.
-struct BodyReader {
-    rx: mpsc::Receiver<std::io::Result<Bytes>>,
-    cur: Bytes,
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        self.cur.advance(n);
-        Ok(n)
-    }
-}
-
-/// Feeds the request body to a [`BodyReader`].
-fn body_reader(req: hyper::Request<Incoming>) -> BodyReader {
-    let (tx, rx) = mpsc::channel(8);
-    let mut body = req.into_body();
-    tokio::spawn(async move {
-        while let Some(frame) = body.frame().await {
-            let msg = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => Ok(d),
-                    Err(_) => continue,
-                },
-                Err(e) => Err(std::io::Error::other(e)),
-            };
-            if tx.send(msg).await.is_err() {
-                return;
-            }
-        }
-    });
-    BodyReader {
-        rx,
-        cur: Bytes::new(),
-    }
-}
-
 /// `POST /images/load`.
 pub async fn load(app: &Arc<App>, req: hyper::Request<Incoming>, _q: &Query) -> ApiResult<Reply> {
-    let reader = body_reader(req);
+    let reader = crate::body_io::body_reader(req);
     let loaded = app
         .backend
         .run(move |env| Ok(env.store.load(reader).map_err(anyhow::Error::from)?))

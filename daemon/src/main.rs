@@ -4,6 +4,7 @@
 //! socket and exits 0. Containers keep running: they belong to their shims.
 
 mod backend;
+mod body_io;
 mod containers;
 mod error;
 mod events;

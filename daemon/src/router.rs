@@ -41,7 +41,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Reply {
 }
 
 async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Reply, ApiError> {
-    use containers::{attach, create, exec, inspect, lifecycle, list, logs, wait};
+    use containers::{archive, attach, create, exec, inspect, lifecycle, list, logs, wait};
     let q = Query::parse(req.uri().query());
     let m = req.method().clone();
     let decoded: Vec<String> = path
@@ -68,6 +68,9 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::POST, ["containers", id, "attach"]) => attach::attach(app, req, id, &q).await,
         (&Method::POST, ["containers", id, "resize"]) => attach::resize(app, id, &q).await,
         (&Method::GET, ["containers", id, "logs"]) => logs::logs(app, id, &q).await,
+        (&Method::HEAD, ["containers", id, "archive"]) => archive::head(app, id, &q).await,
+        (&Method::GET, ["containers", id, "archive"]) => archive::get(app, id, &q).await,
+        (&Method::PUT, ["containers", id, "archive"]) => archive::put(app, req, id, &q).await,
         (&Method::POST, ["containers", id, "exec"]) => exec::create(app, req, id).await,
         (&Method::POST, ["exec", id, "start"]) => exec::start(app, req, id).await,
         (&Method::GET, ["exec", id, "json"]) => exec::inspect(app, id).await,

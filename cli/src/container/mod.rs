@@ -1,10 +1,11 @@
 //! Container commands: `run`, `create`, `start`, `attach`, `ps`, `logs`, `stop`, `restart`,
-//! `kill`, `rm`, `exec`, `inspect`, `wait`, `commit`, `rename`, `pause`, `unpause`, `top`,
+//! `kill`, `rm`, `exec`, `inspect`, `wait`, `cp`, `commit`, `rename`, `pause`, `unpause`, `top`,
 //! `stats`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`berth_engine::container`] and [`berth_engine::shim`].
 
 pub mod attach;
 pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod detach_keys;
 pub mod exec;

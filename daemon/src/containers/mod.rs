@@ -1,8 +1,9 @@
 //! The `/containers/…` and `/exec/…` endpoints, one file per concern: [`create`],
 //! [`lifecycle`] (start, stop, restart, kill, remove), [`attach`] (and resize), [`logs`],
-//! [`wait`], [`list`], [`inspect`], [`exec`]; [`extra`] holds what Docker's API records and
+//! [`wait`], [`list`], [`inspect`], [`exec`], [`archive`] (`docker cp`); [`extra`] holds what Docker's API records and
 //! berth's own record does not; [`shape`] turns records into Docker's JSON.
 
+pub mod archive;
 pub mod attach;
 pub mod create;
 pub mod exec;

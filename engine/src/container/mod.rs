@@ -7,6 +7,7 @@
 //! ([`exec_process`]), and which images and volumes they use ([`refs`]). Running the process
 //! is left to berth-runtime (driven by the shim, [`crate::shim`]).
 
+pub mod archive;
 pub mod command_path;
 pub mod connect;
 pub mod create;
