@@ -2,9 +2,12 @@
 # Side-by-side benchmark of berthd against Debian's dockerd (package docker.io, 20.10), both
 # driven by the same docker CLI (/usr/local/bin/docker, 28.x), on the same busybox image:
 #   1. `docker run --rm bb true` through berthd, through dockerd, and `berth run --rm bb true`
-#      (the daemon's overhead over the CLI): medians of RUNS runs, ratios;
+#      (the daemon's overhead over the CLI), and `docker version` against berthd (the docker
+#      CLI's own floor: a Go binary starting and one request, which `berth run` never pays):
+#      medians of RUNS runs, ratios;
 #   2. 50 `docker run -d bb sleep 600` issued at once: wall time, ratio;
-#   3. berthd's VmRSS idle and with 100 running containers (growth per container).
+#   3. berthd's VmRSS at start, idle after the burst, and with 100 running containers
+#      (growth per container).
 # Each daemon runs in a throwaway network namespace of its own that plays its host (dockerd
 # also in a private mount namespace, with its own data root, exec root and containerd); the
 # machine's own network is not touched. Everything is removed at the end.
@@ -107,6 +110,7 @@ time_runs() {
 time_runs "$WORK/t-berthd" dk_b run --rm bb true
 time_runs "$WORK/t-dockerd" dk_d run --rm bb true
 time_runs "$WORK/t-berth" berth run --rm bb true
+time_runs "$WORK/t-floor" dk_b version
 
 # 50 detached runs issued at once; wall time until every one has printed its id.
 burst() {
@@ -117,6 +121,8 @@ burst() {
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000 ))
 }
+vmrss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+rss_start=$(vmrss "$BERTHD_PID")
 burst_b=$(burst dk_b)
 burst_d=$(burst dk_d)
 [ "$(dk_b ps -q | wc -l)" = 50 ] || { echo "berthd: not 50 running" >&2; exit 1; }
@@ -124,30 +130,30 @@ burst_d=$(burst dk_d)
 dk_b rm -f $(dk_b ps -aq) >/dev/null
 dk_d rm -f $(dk_d ps -aq) >/dev/null
 
-# berthd's memory: idle, then with 100 running containers.
-vmrss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-sleep 1
+# berthd's memory: idle after the burst (its pool threads have ended, free memory has been
+# handed back), then with 100 running containers.
+sleep 8
 rss_idle=$(vmrss "$BERTHD_PID")
 for i in $(seq 100); do dk_b run -d bb sleep 600 >/dev/null; done
 sleep 1
 rss_100=$(vmrss "$BERTHD_PID")
 dk_b rm -f $(dk_b ps -aq) >/dev/null
 
-python3 - "$WORK" "$RUNS" "$burst_b" "$burst_d" "$rss_idle" "$rss_100" <<'PY'
+python3 - "$WORK" "$RUNS" "$burst_b" "$burst_d" "$rss_idle" "$rss_100" "$rss_start" <<'PY'
 import statistics, sys
-work, runs, bb, bd, idle, full = sys.argv[1:7]
+work, runs, bb, bd, idle, full, start = sys.argv[1:8]
 med = lambda n: statistics.median(int(x) for x in open(f"{work}/{n}")) / 1000
-b, d, c = med("t-berthd"), med("t-dockerd"), med("t-berth")
+b, d, c, f = med("t-berthd"), med("t-dockerd"), med("t-berth"), med("t-floor")
 print(f"medians of {runs} runs of `run --rm bb true`, milliseconds\n")
-print("| berthd (docker CLI) | dockerd 20.10 (docker CLI) | berthd/dockerd | berth CLI | berthd - berth CLI |")
-print("|---|---|---|---|---|")
-print(f"| {b:.1f} | {d:.1f} | {b/d:.3f} | {c:.1f} | {b-c:+.1f} |")
+print("| berthd (docker CLI) | dockerd 20.10 (docker CLI) | berthd/dockerd | berth CLI | berthd - berth CLI | docker CLI floor (`docker version`) | berthd - berth CLI - floor |")
+print("|---|---|---|---|---|---|---|")
+print(f"| {b:.1f} | {d:.1f} | {b/d:.3f} | {c:.1f} | {b-c:+.1f} | {f:.1f} | {b-c-f:+.1f} |")
 bb, bd = int(bb) / 1000, int(bd) / 1000
 print(f"\n50 `docker run -d bb sleep 600` at once, wall time, milliseconds\n")
 print("| berthd | dockerd | berthd/dockerd |\n|---|---|---|")
 print(f"| {bb:.0f} | {bd:.0f} | {bb/bd:.3f} |")
-idle, full = int(idle), int(full)
+idle, full, start = int(idle), int(full), int(start)
 print(f"\nberthd VmRSS, KiB\n")
-print("| idle | 100 running containers | growth per container |\n|---|---|---|")
-print(f"| {idle} | {full} | {(full-idle)/100:.1f} |")
+print("| before the burst | idle after the burst | 100 running containers | growth per container |\n|---|---|---|---|")
+print(f"| {start} | {idle} | {full} | {(full-idle)/100:.1f} |")
 PY

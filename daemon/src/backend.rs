@@ -23,12 +23,15 @@ use crate::error::{ApiError, ApiResult};
 #[derive(Clone)]
 pub struct Backend {
     ctx: Arc<Settings>,
+    reaper: Arc<crate::reaper::Reaper>,
 }
 
 /// What a blocking operation gets: the engine over an open store, and the settings.
 pub struct Env<'a> {
     /// Containers, networks, the runtime.
     pub eng: &'a Engine<'a>,
+    /// Where started shims go to be collected.
+    pub reaper: &'a crate::reaper::Reaper,
     /// Images, layers, volumes.
     pub store: &'a Store,
     /// Roots and CNI path.
@@ -41,7 +44,13 @@ impl Backend {
     pub fn new(root: PathBuf, run_root: PathBuf, cni_path: Vec<PathBuf>) -> anyhow::Result<Self> {
         Ok(Self {
             ctx: Arc::new(Settings::new(root, run_root, cni_path, None)),
+            reaper: Arc::default(),
         })
+    }
+
+    /// Collects the shims this berthd started as they exit.
+    pub fn reaper(&self) -> Arc<crate::reaper::Reaper> {
+        self.reaper.clone()
     }
 
     /// `--root`.
@@ -71,6 +80,7 @@ impl Backend {
         let eng = self.ctx.engine(&store);
         f(&Env {
             eng: &eng,
+            reaper: &self.reaper,
             store: &store,
             ctx: &self.ctx,
         })
@@ -112,8 +122,8 @@ impl Env<'_> {
     }
 
     /// Starts the container through a new shim; returns the shim connection (its frames
-    /// carry the output from the first byte, then the exit code). The shim is reaped by a
-    /// small thread. A start the container's command made fail is a 400 whose message the
+    /// carry the output from the first byte, then the exit code). The shim is collected by
+    /// the [`Reaper`](crate::reaper::Reaper) when it exits. A start the container's command made fail is a 400 whose message the
     /// docker CLI maps to 126/127.
     pub fn start(&self, rec: &mut ContainerRecord) -> ApiResult<UnixStream> {
         let (shim, _pid) =
@@ -121,16 +131,8 @@ impl Env<'_> {
                 Ok(s) => s,
                 Err(e) => return Err(start_error(&e)),
             };
-        let (conn, mut child) = shim.into_parts();
-        let reaper = std::thread::Builder::new()
-            .name("shim-reaper".into())
-            .stack_size(256 << 10)
-            .spawn(move || {
-                let _ = child.wait();
-            });
-        if let Err(e) = reaper {
-            tracing::warn!(error = %e, "no thread to reap the shim");
-        }
+        let (conn, child) = shim.into_parts();
+        self.reaper.adopt(child);
         Ok(conn)
     }
 

@@ -13,8 +13,10 @@ mod hijack;
 mod hub;
 mod images;
 mod listen;
+mod memory;
 mod networks;
 mod query;
+mod reaper;
 mod reply;
 mod router;
 mod serve;
@@ -108,10 +110,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .iter()
         .map(|h| Addr::parse(h, tcp))
         .collect::<anyhow::Result<_>>()?;
-    // One thread serves the API; engine calls run on a small blocking pool.
+    // One thread serves the API; engine calls run on a small blocking pool whose idle
+    // threads end soon, so a burst leaves no threads (and their stacks) behind.
+    memory::limit_arenas();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .max_blocking_threads(64)
+        .max_blocking_threads(16)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .context("start the async runtime")?;
     rt.block_on(async move {
@@ -121,6 +126,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             hub: Arc::default(),
             exe: std::env::current_exe().context("find berthd's own executable")?,
         });
+        tokio::spawn(app.backend.reaper().run());
+        tokio::spawn(memory::trim_periodically());
         tracing::info!(hosts = ?hosts, "listening");
         serve::serve(listeners, app, shutdown_signal()?).await;
         Ok(())

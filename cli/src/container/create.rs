@@ -61,6 +61,9 @@ pub struct CreateArgs {
     /// Mount the root filesystem read-only
     #[arg(long = "read-only")]
     pub read_only: bool,
+    /// Mount a tmpfs: DEST[:OPTIONS] (e.g. /run:size=64m,mode=1777)
+    #[arg(long = "tmpfs", value_parser = parse_tmpfs)]
+    pub tmpfs: Vec<(String, String)>,
     /// Add a capability (or ALL)
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -167,6 +170,7 @@ impl CreateArgs {
             nano_cpus: self.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             pids_limit: self.pids_limit.unwrap_or(0),
             readonly_rootfs: self.read_only,
+            tmpfs: self.tmpfs.iter().cloned().collect(),
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
@@ -228,6 +232,11 @@ pub fn create_container(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Containe
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     create(&eng, &req)
+}
+
+/// `--tmpfs DEST[:OPTIONS]`.
+fn parse_tmpfs(s: &str) -> Result<(String, String), String> {
+    berth_engine::container::tmpfs::parse_flag(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -184,11 +184,6 @@ fn networks(mode: &str) -> ApiResult<Vec<String>> {
 /// The engine's request and the API-only settings for a create body.
 pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateRequest, Extra)> {
     let hc = body.host_config.unwrap_or_default();
-    if hc.tmpfs.as_ref().is_some_and(|t| !t.is_empty()) {
-        return Err(ApiError::bad_request(
-            "tmpfs mounts (--tmpfs) are not supported by berth yet",
-        ));
-    }
     if body.image.is_empty() {
         return Err(ApiError::bad_request("no image given"));
     }
@@ -225,6 +220,7 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         nano_cpus,
         pids_limit: hc.pids_limit.unwrap_or(0).max(0),
         readonly_rootfs: hc.readonly_rootfs,
+        tmpfs: hc.tmpfs.unwrap_or_default(),
         cap_add: hc.cap_add.unwrap_or_default(),
         cap_drop: hc.cap_drop.unwrap_or_default(),
         privileged: hc.privileged,
@@ -399,12 +395,12 @@ mod tests {
         assert_eq!(r.cmd, ["-c", "echo hi"]);
         let (r, _) = request(None, body(json!({"Image": "bb", "Entrypoint": [""]}))).unwrap();
         assert_eq!(r.entrypoint.as_deref(), Some(""));
-        let e = request(
+        let (r, _) = request(
             None,
-            body(json!({"Image": "bb", "HostConfig": {"Tmpfs": {"/t": ""}}})),
+            body(json!({"Image": "bb", "HostConfig": {"Tmpfs": {"/t": "size=1m"}}})),
         )
-        .unwrap_err();
-        assert!(e.message.contains("tmpfs"), "{}", e.message);
+        .unwrap();
+        assert_eq!(r.host.tmpfs.get("/t").map(String::as_str), Some("size=1m"));
         let e = request(
             None,
             body(json!({"Image": "bb", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": ""}]}}})),

@@ -194,6 +194,7 @@ pub fn inspect(rec: &ContainerRecord, extra: &Extra) -> Value {
             "AutoRemove": h.auto_remove, "CapAdd": h.cap_add, "CapDrop": h.cap_drop,
             "Privileged": h.privileged, "ReadonlyRootfs": h.readonly_rootfs, "Memory": h.memory,
             "NanoCpus": h.nano_cpus, "PidsLimit": h.pids_limit, "Init": h.init,
+            "Tmpfs": if h.tmpfs.is_empty() { Value::Null } else { json!(h.tmpfs) },
             "LogConfig": {"Type": "json-file", "Config": {}},
         },
         "GraphDriver": {"Name": "overlay", "Data": null},

@@ -102,6 +102,15 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
         .map(|v| MountSpec::parse(v))
         .collect::<Result<_, _>>()?;
     mounts_of(&specs)?;
+    let targets: Vec<String> = specs
+        .iter()
+        .map(|s| match s {
+            MountSpec::Bind { target, .. }
+            | MountSpec::Named { target, .. }
+            | MountSpec::Anonymous { target } => target.display().to_string(),
+        })
+        .collect();
+    super::tmpfs::validate(&req.host.tmpfs, &targets)?;
     net::validate(&eng.networks, &req.host.networks, &req.host.port_bindings)?;
     spec::capabilities(&req.host)?;
     let host = with_init(&req.host)?;

@@ -25,6 +25,7 @@ pub mod spec;
 pub mod start;
 pub mod stop;
 pub mod store;
+pub mod tmpfs;
 
 use std::path::PathBuf;
 

@@ -144,6 +144,9 @@ pub struct HostConfig {
     /// `--init`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub init_path: String,
+    /// `--tmpfs`: destination to tmpfs options ([`super::tmpfs`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tmpfs: BTreeMap<String, String>,
 }
 
 impl HostConfig {

@@ -290,6 +290,9 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec, ContainerError> {
     for b in &input.binds {
         mounts.push(bind_mount(b)?);
     }
+    for (dest, opts) in &input.host.tmpfs {
+        mounts.push(super::tmpfs::mount(dest, opts)?);
+    }
     spec.set_mounts(Some(mounts));
     if let Some(l) = spec.linux_mut() {
         l.set_namespaces(Some(namespaces(input.netns.as_deref())?));
