@@ -42,6 +42,10 @@ pub fn main(args: Args, root: &Path, run_root: &Path, cni_path: Vec<PathBuf>) ->
             );
         }
     };
+    let console = match rec.tty.then(crate::exec_tty::Console::new).transpose() {
+        Ok(c) => c,
+        Err(e) => return fail(Some((&path, &mut rec)), &format!("{e:#}"), 126),
+    };
     let started = backend.with_env(|env| {
         let c = env.resolve_running(&rec.container_id)?;
         let spec = ExecSpec {
@@ -49,14 +53,14 @@ pub fn main(args: Args, root: &Path, run_root: &Path, cni_path: Vec<PathBuf>) ->
             env: rec.env.clone(),
             workdir: Some(rec.working_dir.clone()).filter(|w| !w.is_empty()),
             user: Some(rec.user.clone()).filter(|u| !u.is_empty()),
-            tty: false,
+            tty: rec.tty,
             console_size: None,
         };
         let process = exec_process::process(&c, &spec)?;
         let opts = berth_runtime::container::ExecOptions {
             id: c.id.clone(),
             process,
-            console_socket: None,
+            console_socket: console.as_ref().map(crate::exec_tty::Console::path),
             pid_file: None,
             preserve_fds: 0,
         };
@@ -72,11 +76,23 @@ pub fn main(args: Args, root: &Path, run_root: &Path, cni_path: Vec<PathBuf>) ->
             return fail(Some((&path, &mut rec)), &e.message, code);
         }
     };
+    let master = match console
+        .as_ref()
+        .map(crate::exec_tty::Console::receive_master)
+    {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => return fail(Some((&path, &mut rec)), &format!("{e:#}"), 126),
+        None => None,
+    };
     rec.started = true;
     rec.running = true;
     rec.pid = pid.as_raw();
     let _ = rec.save(&path);
-    let code = berth_runtime::process::wait_exit_code(pid).unwrap_or(255);
+    let wait = || berth_runtime::process::wait_exit_code(pid).unwrap_or(255);
+    let code = match master {
+        Some(m) => crate::exec_tty::relay(m, rec.attach_stdin, wait).unwrap_or(255),
+        None => wait(),
+    };
     rec.running = false;
     rec.exit_code = Some(code);
     let _ = rec.save(&path);

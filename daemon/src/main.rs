@@ -9,6 +9,7 @@ mod containers;
 mod error;
 mod events;
 mod exec_helper;
+mod exec_tty;
 mod hijack;
 mod hub;
 mod images;

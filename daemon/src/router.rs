@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method, Request};
 
 use crate::backend::Backend;
 use crate::containers;
@@ -74,7 +74,7 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::POST, ["containers", id, "exec"]) => exec::create(app, req, id).await,
         (&Method::POST, ["exec", id, "start"]) => exec::start(app, req, id).await,
         (&Method::GET, ["exec", id, "json"]) => exec::inspect(app, id).await,
-        (&Method::POST, ["exec", _, "resize"]) => Ok(reply::empty(StatusCode::OK)),
+        (&Method::POST, ["exec", id, "resize"]) => exec::resize(app, id, &q).await,
         (&Method::POST, ["volumes", "create"]) => crate::volumes::create(app, req).await,
         (&Method::POST, ["volumes", "prune"]) => crate::volumes::prune(app, &q).await,
         (&Method::GET, ["volumes"]) => crate::volumes::list(app, &q).await,

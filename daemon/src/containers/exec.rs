@@ -22,6 +22,7 @@ use crate::backend::container_paths;
 use crate::error::{ApiError, ApiResult};
 use crate::hijack::{self, Streams};
 use crate::hub::QUEUE;
+use crate::query::Query;
 use crate::reply::{self, Reply};
 use crate::router::App;
 use crate::shim_link::Output;
@@ -92,6 +93,23 @@ impl ExecRecord {
     }
 }
 
+/// `POST /exec/{id}/resize?h=&w=`: the window of a running `-t` exec (409 before it runs,
+/// the docker CLI tries again).
+pub async fn resize(app: &Arc<App>, id: &str, q: &Query) -> ApiResult<Reply> {
+    let (_, rec) = find(app, id)?;
+    let rows = q.number::<u16>("h")?.unwrap_or(0);
+    let cols = q.number::<u16>("w")?.unwrap_or(0);
+    if !rec.tty {
+        return Ok(reply::empty(StatusCode::OK));
+    }
+    if !rec.running || rec.pid <= 0 {
+        return Err(ApiError::conflict(format!("Exec {id} is not running")));
+    }
+    crate::exec_tty::resize(rec.pid, rows, cols)
+        .map_err(|e| ApiError::internal(format!("resize the exec's tty: {e}")))?;
+    Ok(reply::empty(StatusCode::OK))
+}
+
 /// Finds the record of exec `id` under any container's run dir.
 fn find(app: &App, id: &str) -> ApiResult<(PathBuf, ExecRecord)> {
     let bad = || ApiError::not_found(format!("No such exec instance: {id}"));
@@ -129,11 +147,6 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, id: &str) -> 
     let cmd = body.cmd.unwrap_or_default();
     if cmd.is_empty() {
         return Err(ApiError::bad_request("No exec command specified"));
-    }
-    if body.tty {
-        return Err(ApiError::bad_request(
-            "exec with a tty (-t) is not supported by berthd yet",
-        ));
     }
     let reference = id.to_owned();
     let rec = app
