@@ -7,7 +7,9 @@
 //! ([`exec_process`]), and which images and volumes they use ([`refs`]). Running the process
 //! is left to berth-runtime (driven by the shim, [`crate::shim`]).
 
+pub mod changes;
 pub mod command_path;
+pub mod commit;
 pub mod connect;
 pub mod create;
 pub mod events;
@@ -18,12 +20,17 @@ pub mod lifecycle;
 pub mod lookup;
 pub mod names;
 pub mod net;
+pub mod pause;
+pub mod prune;
 pub mod record;
 pub mod refs;
+pub mod rename;
 pub mod spec;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod store;
+pub mod top;
 
 use std::path::PathBuf;
 
