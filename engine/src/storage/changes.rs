@@ -4,8 +4,8 @@
 //! devices and opaque directories are deletions; a path found in a lower dir is a
 //! modification, unless it is a directory identical to the one below); [`tree_changes`]
 //! compares a full copy with its parent tree (vfs). A directory holding a changed entry is
-//! listed as modified. The mount points berth made (`skip_empty`) are left out, and so is a
-//! directory they alone changed.
+//! listed as modified. The mount points berth made (`skip_empty`, when they are empty files
+//! or directories) are left out, and so is a directory they alone changed.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -69,8 +69,11 @@ fn abs(rel: &Path) -> String {
     format!("/{}", rel.display())
 }
 
-fn skipped(rel: &Path, m: &fs::Metadata, skip_empty: &[PathBuf]) -> bool {
-    m.is_file() && m.len() == 0 && skip_empty.iter().any(|p| p == rel)
+/// Whether `rel` (at `full`) is one of `skip_empty` and empty (a file or a directory).
+fn skipped(full: &Path, rel: &Path, m: &fs::Metadata, skip_empty: &[PathBuf]) -> bool {
+    let empty = (m.is_file() && m.len() == 0)
+        || (m.is_dir() && fs::read_dir(full).is_ok_and(|mut d| d.next().is_none()));
+    empty && skip_empty.iter().any(|p| p == rel)
 }
 
 /// Puts a directory's own change (if any) before the changes below it. `own`: `None` when the
@@ -116,7 +119,7 @@ fn walk_upper(
     let mut sub = Subtree::default();
     for (name, m) in children(dir)? {
         let (full, r) = (dir.join(&name), rel.join(&name));
-        if skipped(&r, &m, skip_empty) {
+        if skipped(&full, &r, &m, skip_empty) {
             sub.skipped = true;
             continue;
         }
@@ -194,11 +197,11 @@ fn walk_pair(
             });
             continue;
         };
-        if skipped(&r, m, skip_empty) && lm.is_none() {
+        let full = upper.join(name);
+        if skipped(&full, &r, m, skip_empty) && lm.is_none() {
             sub.skipped = true;
             continue;
         }
-        let full = upper.join(name);
         let lower_path = lower.map(|l| l.join(name));
         let own = match (lm, &lower_path) {
             (Some(lm), Some(lp)) if same(lm, m, lp, &full) => None,
@@ -249,6 +252,7 @@ mod tests {
         fs::create_dir_all(upper.join("etc")).unwrap();
         fs::write(upper.join("etc/passwd"), "root\nwww").unwrap();
         fs::write(upper.join("etc/hosts"), "").unwrap();
+        fs::create_dir_all(upper.join("proc")).unwrap();
         fs::create_dir_all(upper.join("data/sub")).unwrap();
         fs::write(upper.join("data/sub/f"), "1").unwrap();
         let older = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
@@ -256,7 +260,7 @@ mod tests {
             .unwrap()
             .set_modified(older)
             .unwrap();
-        let skip = vec![PathBuf::from("etc/hosts")];
+        let skip = vec![PathBuf::from("etc/hosts"), PathBuf::from("proc")];
         let c = overlay_changes(&upper, std::slice::from_ref(&lower), &skip).unwrap();
         let got = kinds(&c);
         assert_eq!(
