@@ -152,6 +152,8 @@ pub enum Command {
     Commit(container::commit::Args),
     /// Rename a container
     Rename(container::rename::Args),
+    /// Show what a container changed in its filesystem
+    Diff(container::diff::Args),
     /// Freeze every process of running containers
     Pause(container::pause::Args),
     /// Thaw paused containers
@@ -200,6 +202,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cp(a) => container::cp::run(a, &ctx),
         Command::Commit(a) => container::commit::run(a, &ctx),
         Command::Rename(a) => container::rename::run(a, &ctx),
+        Command::Diff(a) => container::diff::run(a, &ctx),
         Command::Pause(a) => container::pause::pause(a, &ctx),
         Command::Unpause(a) => container::pause::unpause(a, &ctx),
         Command::Top(a) => container::top::run(a, &ctx),

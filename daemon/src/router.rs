@@ -75,6 +75,19 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::POST, ["exec", id, "start"]) => exec::start(app, req, id).await,
         (&Method::GET, ["exec", id, "json"]) => exec::inspect(app, id).await,
         (&Method::POST, ["exec", id, "resize"]) => exec::resize(app, id, &q).await,
+        // ctr: rename, pause/unpause, top, stats, changes, prune, commit
+        (&Method::POST, ["containers", "prune"]) => containers::prune::prune(app, &q).await,
+        (&Method::POST, ["containers", id, "rename"]) => {
+            containers::rename::rename(app, id, &q).await
+        }
+        (&Method::POST, ["containers", id, "pause"]) => containers::pause::pause(app, id).await,
+        (&Method::POST, ["containers", id, "unpause"]) => containers::pause::unpause(app, id).await,
+        (&Method::GET, ["containers", id, "top"]) => containers::top::top(app, id, &q).await,
+        (&Method::GET, ["containers", id, "stats"]) => containers::stats::stats(app, id, &q).await,
+        (&Method::GET, ["containers", id, "changes"]) => {
+            containers::changes::changes(app, id).await
+        }
+        (&Method::POST, ["commit"]) => containers::commit::commit(app, req, &q).await,
         (&Method::POST, ["volumes", "create"]) => crate::volumes::create(app, req).await,
         (&Method::POST, ["volumes", "prune"]) => crate::volumes::prune(app, &q).await,
         (&Method::GET, ["volumes"]) => crate::volumes::list(app, &q).await,

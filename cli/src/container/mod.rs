@@ -1,6 +1,6 @@
 //! Container commands: `run`, `create`, `start`, `attach`, `ps`, `logs`, `stop`, `restart`,
 //! `kill`, `rm`, `exec`, `inspect`, `wait`, `cp`, `commit`, `rename`, `pause`, `unpause`, `top`,
-//! `stats`, `container prune` and the hidden `shim`. Each is a
+//! `stats`, `diff`, `container prune` and the hidden `shim`. Each is a
 //! thin layer over [`berth_engine::container`] and [`berth_engine::shim`].
 
 pub mod attach;
@@ -8,6 +8,7 @@ pub mod commit;
 pub mod cp;
 pub mod create;
 pub mod detach_keys;
+pub mod diff;
 pub mod exec;
 pub mod exec_tty;
 pub mod inspect;

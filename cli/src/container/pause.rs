@@ -1,9 +1,7 @@
 //! `berth pause` and `berth unpause`: freeze and thaw every process of a running container
-//! through its cgroup freezer.
+//! through its cgroup freezer ([`berth_engine::container::pause`]).
 
 use crate::Ctx;
-use berth_engine::container::ContainerError;
-use berth_engine::container::record::Status;
 
 /// `berth pause` / `berth unpause` arguments.
 #[derive(Debug, clap::Args)]
@@ -24,34 +22,15 @@ pub fn unpause(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn set_paused(args: Args, ctx: &Ctx, paused: bool) -> anyhow::Result<()> {
-    let (op, from, to) = if paused {
-        ("pause", Status::Running, Status::Paused)
-    } else {
-        ("unpause", Status::Paused, Status::Running)
-    };
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     for r in &args.containers {
         let rec = super::resolve(&eng, r)?;
-        if rec.state.status != from {
-            return Err(ContainerError::BadState {
-                op,
-                id: rec.short_id().to_owned(),
-                status: rec.state.status.to_string(),
-            }
-            .into());
-        }
-        let rt = eng.runtime();
         if paused {
-            rt.pause(&rec.id)?;
+            berth_engine::container::pause::pause(&eng, &rec)?;
         } else {
-            rt.resume(&rec.id)?;
+            berth_engine::container::pause::unpause(&eng, &rec)?;
         }
-        eng.containers.update(&rec.id, |c| {
-            if c.state.status == from {
-                c.state.status = to;
-            }
-        })?;
         ctx.print(r)?;
     }
     Ok(())

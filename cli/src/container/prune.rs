@@ -1,7 +1,6 @@
 //! `berth container prune`: remove every stopped container.
 
 use crate::Ctx;
-use berth_engine::container::record::Status;
 
 /// `berth container prune` arguments.
 #[derive(Debug, clap::Args)]
@@ -15,12 +14,9 @@ pub struct Args {
 pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
-    for rec in eng.containers.list()? {
-        let rec = berth_engine::container::lifecycle::reconcile(&eng, rec);
-        if matches!(rec.state.status, Status::Created | Status::Exited) {
-            berth_engine::container::lifecycle::remove(&eng, &rec, false)?;
-            ctx.print(&rec.id)?;
-        }
+    let report = berth_engine::container::prune::prune(&eng, |_| true)?;
+    for id in &report.deleted {
+        ctx.print(id)?;
     }
     Ok(())
 }

@@ -16,5 +16,6 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     let rec = super::resolve(&eng, &args.container)?;
-    Ok(eng.containers.rename(&rec.id, &args.new_name)?)
+    berth_engine::container::rename::rename(&eng, &rec, &args.new_name)?;
+    Ok(())
 }

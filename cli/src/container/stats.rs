@@ -1,8 +1,8 @@
 //! `berth stats`: CPU %, memory usage and limit, and the number of processes of running
-//! containers, read from their cgroups. CPU % is the CPU time used over a short sampling
-//! interval, as a percentage of one CPU.
+//! containers, read from their cgroups ([`berth_engine::container::stats`]). CPU % is the CPU
+//! time used over a short sampling interval, as a percentage of one CPU.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -11,6 +11,7 @@ use crate::{Ctx, Format};
 use berth_engine::container::ContainerRecord;
 use berth_engine::container::lifecycle::Engine;
 use berth_engine::container::record::Status;
+use berth_engine::container::stats::{self, Sample};
 
 /// How long CPU usage is sampled for one report.
 const SAMPLE: Duration = Duration::from_millis(250);
@@ -75,28 +76,22 @@ fn targets(eng: &Engine<'_>, refs: &[String]) -> anyhow::Result<Vec<ContainerRec
     Ok(out)
 }
 
-/// Two readings of each container's cgroup, `SAMPLE` apart.
+/// Two readings of each container ([`berth_engine::container::stats::sample`]), `SAMPLE`
+/// apart.
 fn sample(eng: &Engine<'_>, recs: Vec<ContainerRecord>) -> Vec<Row> {
-    let rt = eng.runtime();
-    let host_memory = host_memory();
-    let first: Vec<u64> = recs
-        .iter()
-        .map(|r| rt.stats(&r.id).map(|s| s.cpu_usage_ns).unwrap_or(0))
-        .collect();
-    let t0 = Instant::now();
+    let read = |r: &ContainerRecord| stats::sample(eng, r).unwrap_or_default();
+    let first: Vec<Sample> = recs.iter().map(read).collect();
     std::thread::sleep(SAMPLE);
-    let wall = t0.elapsed().as_nanos().max(1) as f64;
     recs.into_iter()
         .zip(first)
-        .map(|(rec, cpu0)| {
-            let s = rt.stats(&rec.id).unwrap_or_default();
-            let cpu = s.cpu_usage_ns.saturating_sub(cpu0) as f64;
+        .map(|(rec, before)| {
+            let s = read(&rec);
             Row {
-                rec,
-                cpu_percent: cpu / wall * 100.0,
+                cpu_percent: s.cpu_percent(&before),
                 mem_usage: s.memory_usage,
-                mem_limit: effective_limit(s.memory_limit, host_memory),
+                mem_limit: s.memory_limit,
                 pids: s.pids_current,
+                rec,
             }
         })
         .collect()
@@ -149,27 +144,6 @@ fn print(ctx: &Ctx, rows: &[Row]) -> anyhow::Result<()> {
     ctx.print(&table(&headers, &lines))
 }
 
-/// The host's memory in bytes (`MemTotal`), 0 when unknown.
-fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-/// The memory limit to show: the host's memory when the cgroup has none (0, or v1's
-/// "unlimited", a number near 2^63), as Docker does.
-fn effective_limit(limit: u64, host: u64) -> u64 {
-    if host > 0 && (limit == 0 || limit > host) {
-        host
-    } else {
-        limit
-    }
-}
-
 /// Bytes in binary units with up to 2 decimals, like `docker stats`: `246KiB`, `31.25MiB`.
 fn binary_size(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -194,13 +168,5 @@ mod tests {
         assert_eq!(binary_size(251_904), "246KiB");
         assert_eq!(binary_size(64 << 20), "64MiB");
         assert_eq!(binary_size(1536 << 20), "1.5GiB");
-    }
-
-    #[test]
-    fn no_limit_shows_the_hosts_memory() {
-        assert_eq!(effective_limit(9_223_372_036_854_771_712, 8 << 30), 8 << 30);
-        assert_eq!(effective_limit(0, 8 << 30), 8 << 30);
-        assert_eq!(effective_limit(64 << 20, 8 << 30), 64 << 20);
-        assert_eq!(effective_limit(0, 0), 0);
     }
 }

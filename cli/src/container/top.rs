@@ -1,21 +1,25 @@
-//! `berth top`: the processes of a running container, as `ps` shows them on the host.
-
-use std::process::Command;
-
-use anyhow::Context as _;
+//! `berth top`: the processes of a running container, as `ps` shows them on the host
+//! ([`berth_engine::container::top`]).
 
 use crate::Ctx;
+use crate::ctx::table;
 use berth_engine::container::ContainerError;
 use berth_engine::container::record::Status;
+
+/// The columns `berth top` shows without `ps` options.
+const DEFAULT_COLUMNS: &str = "-o user,pid,ppid,c,stime,tty,time,args";
 
 /// `berth top` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Container
     pub container: String,
+    /// Options for ps (default: user, pid, ppid, c, stime, tty, time and args columns)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
-/// Runs `ps` on the pids of the container's cgroup.
+/// Prints the table of the container's processes.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
@@ -28,16 +32,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
         .into());
     }
-    let mut pids = eng.runtime().ps(&rec.id)?;
-    pids.sort_unstable();
-    let list: Vec<String> = pids.iter().map(i32::to_string).collect();
-    let out = Command::new("ps")
-        .args(["-o", "user,pid,ppid,c,stime,tty,time,args", "-p"])
-        .arg(list.join(","))
-        .output()
-        .context("run ps")?;
-    if !out.status.success() && out.stdout.is_empty() {
-        anyhow::bail!("ps: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    ctx.print(String::from_utf8_lossy(&out.stdout).trim_end())
+    let ps_args = if args.ps_args.is_empty() {
+        DEFAULT_COLUMNS.to_owned()
+    } else {
+        args.ps_args.join(" ")
+    };
+    let top = berth_engine::container::top::top(&eng, &rec, &ps_args)?;
+    let headers: Vec<&str> = top.titles.iter().map(String::as_str).collect();
+    ctx.print(table(&headers, &top.processes).trim_end())
 }

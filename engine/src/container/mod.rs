@@ -8,7 +8,9 @@
 //! is left to berth-runtime (driven by the shim, [`crate::shim`]).
 
 pub mod archive;
+pub mod changes;
 pub mod command_path;
+pub mod commit;
 pub mod connect;
 pub mod create;
 pub mod events;
@@ -19,13 +21,18 @@ pub mod lifecycle;
 pub mod lookup;
 pub mod names;
 pub mod net;
+pub mod pause;
+pub mod prune;
 pub mod record;
 pub mod refs;
+pub mod rename;
 pub mod spec;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod store;
 pub mod tmpfs;
+pub mod top;
 
 use std::path::PathBuf;
 

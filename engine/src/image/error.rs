@@ -103,6 +103,9 @@ pub enum ImageError {
     /// A layer or manifest has a media type the engine cannot handle.
     #[error("unsupported media type {0}")]
     UnsupportedMediaType(String),
+    /// A `--change` instruction cannot be applied to the new image's config.
+    #[error(transparent)]
+    ConfigChange(#[from] super::config_changes::ConfigChangeError),
 }
 
 impl ImageError {

@@ -7,6 +7,7 @@ mod archive_load;
 mod archive_save;
 pub mod blob;
 pub mod compress;
+pub mod config_changes;
 mod error;
 mod index;
 mod inspect;

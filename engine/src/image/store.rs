@@ -42,6 +42,9 @@ pub struct ImageOptions {
     pub author: Option<String>,
     /// What made the layer (history `created_by`).
     pub created_by: Option<String>,
+    /// How the config differs from the base image's (`docker commit` carries the container's
+    /// settings and `--change` instructions here).
+    pub config: Option<super::config_changes::ConfigChanges>,
 }
 
 /// One row of `berth images`.
@@ -191,6 +194,11 @@ impl ImageStore {
         })?;
         config.history_mut().get_or_insert_with(Vec::new).push(h);
         config.set_created(Some(now));
+        if let Some(changes) = &opts.config {
+            let mut c = config.config().clone().unwrap_or_default();
+            changes.apply(&mut c)?;
+            config.set_config(Some(c));
+        }
         let config_bytes = serde_json::to_vec(&config).map_err(|source| ImageError::Json {
             what: "image config".into(),
             source,

@@ -201,7 +201,7 @@ fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 }
 
 /// Sorted children of `dir` with their metadata.
-fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>, StorageError> {
+pub(super) fn children(dir: &Path) -> Result<BTreeMap<OsString, fs::Metadata>, StorageError> {
     let mut out = BTreeMap::new();
     for e in fs::read_dir(dir).map_err(StorageError::io("read dir", dir))? {
         let e = e.map_err(StorageError::io("read dir", dir))?;
@@ -247,7 +247,7 @@ pub fn tree_diff(
     walk_pair(lower, upper, Path::new(""), w)
 }
 
-fn same(a: &fs::Metadata, b: &fs::Metadata, la: &Path, lb: &Path) -> bool {
+pub(super) fn same(a: &fs::Metadata, b: &fs::Metadata, la: &Path, lb: &Path) -> bool {
     let basic = a.mode() == b.mode()
         && a.uid() == b.uid()
         && a.gid() == b.gid()

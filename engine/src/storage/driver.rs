@@ -123,6 +123,14 @@ pub trait StorageDriver: Send + Sync {
         skip_empty: &[PathBuf],
     ) -> Result<(), StorageError>;
 
+    /// The paths the container added, modified or deleted (`docker diff`), parents first;
+    /// `skip_empty` as for [`StorageDriver::diff`].
+    fn changes(
+        &self,
+        id: &RwLayerId,
+        skip_empty: &[PathBuf],
+    ) -> Result<Vec<super::changes::Change>, StorageError>;
+
     /// Bytes of regular-file content the container added or changed.
     fn rw_size(&self, id: &RwLayerId) -> Result<u64, StorageError>;
 

@@ -3,6 +3,7 @@
 //! chain id), and diffs of writable layers for commit. Everything lives under
 //! `<root>/storage/<driver>/`. Image content and names are [`crate::image`]'s business.
 
+pub mod changes;
 pub mod copy;
 pub mod diff;
 mod driver;

@@ -217,6 +217,20 @@ impl<M: Mounter> StorageDriver for OverlayDriver<M> {
         w.finish().map(drop)
     }
 
+    fn changes(
+        &self,
+        id: &RwLayerId,
+        skip_empty: &[PathBuf],
+    ) -> Result<Vec<super::changes::Change>, StorageError> {
+        let home = self.existing_rw(id)?;
+        let lowers: Vec<PathBuf> = Self::read(&home.join("lower"))?
+            .split(':')
+            .filter(|l| !l.is_empty())
+            .map(|l| self.home.join(l))
+            .collect();
+        super::changes::overlay_changes(&home.join("diff"), &lowers, skip_empty)
+    }
+
     fn rw_size(&self, id: &RwLayerId) -> Result<u64, StorageError> {
         let upper = self.existing_rw(id)?.join("diff");
         crate::size::dir_content_size(&upper)

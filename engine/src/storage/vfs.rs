@@ -153,6 +153,16 @@ impl StorageDriver for VfsDriver {
         self.diff_into(id, Some(out), skip_empty).map(drop)
     }
 
+    fn changes(
+        &self,
+        id: &RwLayerId,
+        skip_empty: &[PathBuf],
+    ) -> Result<Vec<super::changes::Change>, StorageError> {
+        let home = self.existing_rw(id)?;
+        let lower = self.rw_parent(id)?.map(|p| self.layer_dir(&p));
+        super::changes::tree_changes(lower.as_deref(), &home.join("rootfs"), skip_empty)
+    }
+
     fn rw_size(&self, id: &RwLayerId) -> Result<u64, StorageError> {
         self.diff_into(id, None, &[])
     }
