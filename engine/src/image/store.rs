@@ -42,6 +42,8 @@ pub struct ImageOptions {
     pub author: Option<String>,
     /// What made the layer (history `created_by`).
     pub created_by: Option<String>,
+    /// `--change` instructions applied to the config ([`super::changes`]).
+    pub changes: Vec<String>,
 }
 
 /// One row of `berth images`.
@@ -174,6 +176,11 @@ impl ImageStore {
             .rootfs_mut()
             .diff_ids_mut()
             .push(layer.diff_id.to_string());
+        if !opts.changes.is_empty() {
+            let mut c = config.config().clone().unwrap_or_default();
+            super::changes::apply_changes(&mut c, &opts.changes)?;
+            config.set_config(Some(c));
+        }
         let mut h = HistoryBuilder::default().created(now.clone());
         if let Some(c) = &opts.comment {
             h = h.comment(c.clone());
@@ -334,13 +341,15 @@ impl ImageStore {
         Ok(rows)
     }
 
-    /// `berth tag SOURCE TARGET`: points `target` at the image `source` names.
+    /// `tag SOURCE TARGET`: points `target` at the image `source` names; emits `tag`.
     pub fn tag(&self, source: &str, target: &ImageRef) -> Result<Digest, ImageError> {
-        self.index.update(|s| {
+        let id = self.index.update(|s| {
             let id = s.resolve(source)?;
             s.tags.insert(target.to_string(), id.clone());
             Ok(id)
-        })
+        })?;
+        self.emit("tag", &id, Some(&target.to_string()));
+        Ok(id)
     }
 
     pub(super) fn read_state(&self) -> Result<IndexState, ImageError> {
