@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use berth_engine::image::changes::apply_changes;
 use berth_engine::image::{ImageOptions, ImageRef};
+use http_body_util::BodyExt as _;
 use hyper::StatusCode;
 use hyper::body::Incoming;
 use serde_json::json;
@@ -59,6 +60,20 @@ pub fn import_request(q: &Query, raw_query: Option<&str>) -> ApiResult<ImportReq
     })
 }
 
+/// The most of a refused request's body read (and dropped) before answering.
+const DRAIN_LIMIT: usize = 1 << 30;
+
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of `body`.
+async fn drain(mut body: Incoming) {
+    let mut seen = 0;
+    while seen < DRAIN_LIMIT {
+        match body.frame().await {
+            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
+}
+
 /// `POST /images/create`.
 pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) -> ApiResult<Reply> {
     if let Some(image) = q.get("fromImage").filter(|i| !i.is_empty()) {
@@ -66,7 +81,15 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) ->
             "berthd cannot pull images yet ({image}): load them with docker load or docker import"
         )));
     }
-    let r = import_request(q, req.uri().query())?;
+    let r = match import_request(q, req.uri().query()) {
+        Ok(r) => r,
+        Err(e) => {
+            // Read the tarball the client is still sending, so it hears the refusal instead
+            // of a broken pipe.
+            drain(req.into_body()).await;
+            return Err(e);
+        }
+    };
     let reader = body_reader(req);
     let id = app
         .backend
@@ -77,10 +100,7 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) ->
                 changes: r.changes,
                 ..Default::default()
             };
-            Ok(env
-                .store
-                .import(reader, &opts)
-                .map_err(anyhow::Error::from)?)
+            Ok(env.store.import(reader, &opts).map_err(super::store_err)?)
         })
         .await?;
     let line = format!("{}\n", json!({"status": id.to_string()}));

@@ -18,7 +18,7 @@ pub async fn load(app: &Arc<App>, req: hyper::Request<Incoming>, _q: &Query) -> 
     let reader = body_reader(req);
     let loaded = app
         .backend
-        .run(move |env| Ok(env.store.load(reader).map_err(anyhow::Error::from)?))
+        .run(move |env| Ok(env.store.load(reader).map_err(super::store_err)?))
         .await?;
     let mut out = String::new();
     for l in loaded {

@@ -37,6 +37,15 @@ pub fn normalize_ref(r: &str) -> String {
     r.strip_prefix("library/").unwrap_or(r).to_owned()
 }
 
+/// A store error with the image store's own error on top, so its status is dockerd's (the
+/// store wraps it transparently, which hides it from the error chain).
+pub fn store_err(e: berth_engine::store::StoreError) -> anyhow::Error {
+    match e {
+        berth_engine::store::StoreError::Image(i) => i.into(),
+        other => other.into(),
+    }
+}
+
 /// Every value of `key` in the raw query (`names=a&names=b`, `changes=…` repeated).
 pub fn query_all(raw: Option<&str>, key: &str) -> Vec<String> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())

@@ -35,7 +35,7 @@ pub async fn prune(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
             Ok(env
                 .store
                 .prune_images(&filter, &user)
-                .map_err(anyhow::Error::from)?)
+                .map_err(super::store_err)?)
         })
         .await?;
     let deleted: Vec<Value> = report.removed.iter().map(record).collect();

@@ -39,7 +39,7 @@ pub async fn remove(app: &Arc<App>, name: &str, q: &Query) -> ApiResult<Reply> {
             Ok(env
                 .store
                 .remove_image(&name, force, &user)
-                .map_err(anyhow::Error::from)?)
+                .map_err(super::store_err)?)
         })
         .await?;
     let out: Vec<Value> = events.iter().map(record).collect();

@@ -73,9 +73,12 @@ impl ImageStore {
         let (id, events, deleted) = self.index.update(|s| {
             let id = s.resolve(name)?;
             let user = user(&id);
-            let events = match is_id_prefix(&id, name) {
-                true => untag_by_id(s, &id, force, user.as_ref())?,
-                false => untag_by_ref(s, &id, name, force, user.as_ref())?,
+            // A name that is a tag is one, even when the id happens to start with it.
+            let is_tag =
+                ImageRef::parse(name).is_ok_and(|r| s.tags.get(&r.to_string()) == Some(&id));
+            let events = match is_tag || !is_id_prefix(&id, name) {
+                true => untag_by_ref(s, &id, name, force, user.as_ref())?,
+                false => untag_by_id(s, &id, force, user.as_ref())?,
             };
             let mut events = events;
             let mut deleted = None;

@@ -406,3 +406,14 @@ fn history_lists_newest_first_with_layer_sizes() {
     assert_eq!(h.iter().map(|e| e.size).collect::<Vec<_>>(), [5, 1004]);
     assert_eq!(h[0].comment, "add app");
 }
+
+#[test]
+fn a_tag_that_looks_like_the_ids_prefix_is_removed_as_a_tag() {
+    let (_t, s) = store();
+    let id = s.import(&rootfs()[..], &named("a")).unwrap();
+    let lookalike = id.hex()[..6].to_owned();
+    s.tag("a", &ImageRef::parse(&lookalike).unwrap()).unwrap();
+    let ev = s.remove(&lookalike, false, &never).unwrap();
+    assert_eq!(ev, [RemoveEvent::Untagged(format!("{lookalike}:latest"))]);
+    assert!(s.record("a").is_ok());
+}
