@@ -57,7 +57,7 @@ pub fn body_reader(req: hyper::Request<Incoming>) -> BodyReader {
 }
 
 /// Chunks this large go to the body.
-const CHUNK: usize = 64 << 10;
+const CHUNK: usize = 256 << 10;
 
 /// A blocking writer into a streamed response body.
 pub struct ChannelWriter {

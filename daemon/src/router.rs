@@ -93,11 +93,27 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::GET, ["volumes"]) => crate::volumes::list(app, &q).await,
         (&Method::GET, ["volumes", name]) => crate::volumes::inspect(app, name).await,
         (&Method::DELETE, ["volumes", name]) => crate::volumes::remove(app, name, &q).await,
+        // image endpoints (names may hold `/`, so they are matched around it)
         (&Method::POST, ["images", "load"]) => images::load(app, req, &q).await,
         (&Method::GET, ["images", "json"]) => images::list(app, &q).await,
-        (&Method::POST, ["images", "create"]) => images::create(&q).await,
+        (&Method::POST, ["images", "create"]) => images::create(app, req, &q).await,
+        (&Method::POST, ["images", "prune"]) => images::prune(app, &q).await,
+        (&Method::GET, ["images", "search"]) => images::search(&q).await,
+        (&Method::GET, ["images", "get"]) => images::save_many(app, &req).await,
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(app, &name.join("/")).await
+        }
+        (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
+            images::history(app, &name.join("/")).await
+        }
+        (&Method::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
+            images::save_one(app, &name.join("/")).await
+        }
+        (&Method::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
+            images::tag(app, &name.join("/"), &q).await
+        }
+        (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
+            images::remove(app, &name.join("/"), &q).await
         }
         (&Method::GET, ["networks"]) => networks::list(app, &q).await,
         (&Method::POST, ["networks", "create"]) => networks::create(app, req).await,

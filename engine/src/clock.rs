@@ -90,6 +90,18 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
+/// [`parse_rfc3339`] to the nanosecond (the fraction is kept, up to 9 digits).
+pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
+    let secs = parse_rfc3339(s)?;
+    let frac: String = s
+        .get(19..)
+        .and_then(|r| r.strip_prefix('.'))
+        .map(|r| r.chars().take_while(char::is_ascii_digit).take(9).collect())
+        .unwrap_or_default();
+    let nanos: i128 = format!("{frac:0<9}").parse().ok()?;
+    Some(i128::from(secs) * 1_000_000_000 + nanos)
+}
+
 /// Howard Hinnant's civil-to-days algorithm (days since 1970-01-01).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

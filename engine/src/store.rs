@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 use crate::image::{
-    ImageError, ImageOptions, ImageRecord, ImageStore, LoadedImage, PruneReport, RemoveEvent,
+    ImageError, ImageOptions, ImageRecord, ImageStore, LoadedImage, PruneFilter, PruneReport,
+    RemoveEvent, UserLookup,
 };
 use crate::size::{ContainerSize, ContainerUsage, ImageUsage, SystemDf, VolumeUsage, system_df};
 use crate::storage::{DriverKind, LayerCheck, LayerMeta, LayerStore, RwLayerId, StorageError};
@@ -67,8 +68,9 @@ impl Store {
         &self.volumes
     }
 
-    /// `berth import`: stores the tarball as a one-layer image and unpacks it. If the layer
-    /// cannot be unpacked (e.g. an unsafe entry), the new image is removed again.
+    /// `import`: stores the tarball as a one-layer image and unpacks it. If the layer
+    /// cannot be unpacked (e.g. an unsafe entry), the new image is removed again. Emits `tag`
+    /// (when named) and `import`, as dockerd.
     pub fn import(&self, src: impl Read, opts: &ImageOptions) -> Result<Digest, StoreError> {
         let before = self.image_ids()?;
         let id = self.images.import(src, opts)?;
@@ -76,6 +78,10 @@ impl Store {
             self.forget_new_images(&before, std::slice::from_ref(&id));
             return Err(e);
         }
+        if let Some(r) = &opts.reference {
+            self.images.emit("tag", &id, Some(&r.to_string()));
+        }
+        self.images.emit("import", &id, None);
         Ok(id)
     }
 
@@ -91,6 +97,9 @@ impl Store {
                 return Err(e);
             }
         }
+        for l in &loaded {
+            self.images.emit("load", &l.id, None);
+        }
         Ok(loaded)
     }
 
@@ -102,7 +111,7 @@ impl Store {
     /// `before`, with their tags, blobs and layers. The caller reports the original error.
     fn forget_new_images(&self, before: &HashSet<Digest>, ids: &[Digest]) {
         for id in ids.iter().filter(|id| !before.contains(*id)) {
-            if let Err(e) = self.images.remove(id.as_str(), true, &|_| false) {
+            if let Err(e) = self.images.remove(id.as_str(), true, &|_| None) {
                 tracing::warn!(%id, error = %e, "could not remove a half-loaded image");
             }
         }
@@ -144,26 +153,26 @@ impl Store {
             .ensure_layers_with(&rec.layers, &mut open, check)?)
     }
 
-    /// `berth rmi`: removes the image (see [`ImageStore::remove`]) and the unpacked layers no
-    /// image or container needs any more.
+    /// `rmi`: removes the image (see [`ImageStore::remove_with`]) and the unpacked layers no
+    /// image or container needs any more. `user` says which container uses an image.
     pub fn remove_image(
         &self,
         name: &str,
         force: bool,
-        in_use: &dyn Fn(&Digest) -> bool,
+        user: UserLookup<'_>,
     ) -> Result<Vec<RemoveEvent>, StoreError> {
-        let events = self.images.remove(name, force, in_use)?;
+        let events = self.images.remove(name, force, user)?;
         self.remove_unused_layers()?;
         Ok(events)
     }
 
-    /// `berth image prune`, then layer GC.
+    /// `image prune` (see [`ImageStore::prune`]), then layer GC.
     pub fn prune_images(
         &self,
-        all: bool,
-        in_use: &dyn Fn(&Digest) -> bool,
+        filter: &PruneFilter,
+        user: UserLookup<'_>,
     ) -> Result<PruneReport, StoreError> {
-        let report = self.images.prune(all, in_use)?;
+        let report = self.images.prune(filter, user)?;
         self.remove_unused_layers()?;
         Ok(report)
     }

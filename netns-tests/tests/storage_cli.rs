@@ -180,7 +180,7 @@ fn overlay_rmi_refused_while_used_and_df_counts_the_container_layer() {
 
     let o = berth(&root, &["rmi", "bb"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("in use by a container"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is using its referenced image"));
 
     let df = ok(&root, &["system", "df", "--format", "json"]);
     let containers: serde_json::Value = df

@@ -1,5 +1,6 @@
-//! `berth import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball (plain, gzip or zstd) becomes a
-//! one-layer image, as `docker import`. Prints the new image id.
+//! `berth import [-c INSTRUCTION]... FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball (plain, gzip
+//! or zstd) becomes a one-layer image, as `docker import` (`--change` as dockerd applies it).
+//! Prints the new image id.
 
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
@@ -7,6 +8,7 @@ use std::io::{self, BufReader, IsTerminal, Read, Write};
 use anyhow::Context as _;
 
 use super::super::storage_opts::{StorageCtx, open_store};
+use berth_engine::image::config_changes::ConfigChanges;
 use berth_engine::image::{ImageOptions, ImageRef};
 
 /// `berth import` arguments.
@@ -21,6 +23,10 @@ pub struct Args {
     /// Commit message for the imported image
     #[arg(short, long)]
     pub message: Option<String>,
+    /// Apply a Dockerfile instruction to the image's config (CMD, ENTRYPOINT, ENV, EXPOSE,
+    /// LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
 }
 
 /// Runs `berth import`.
@@ -41,6 +47,10 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
     let opts = ImageOptions {
         reference,
         comment: Some(args.message.unwrap_or_else(|| "Imported from -".to_owned())),
+        config: (!args.changes.is_empty()).then(|| ConfigChanges {
+            instructions: args.changes,
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let id = store

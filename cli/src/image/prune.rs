@@ -5,7 +5,8 @@ use std::io::{self, BufRead, Write};
 
 use super::super::human;
 use super::super::storage_opts::{StorageCtx, open_store};
-use berth_engine::container::refs::{image_in_use, scan};
+use berth_engine::container::refs::{image_user, scan};
+use berth_engine::image::{PruneFilter, RemoveEvent};
 
 /// `berth image prune` arguments.
 #[derive(clap::Args, Debug)]
@@ -40,12 +41,19 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
     }
     let store = open_store(ctx)?;
     let containers = scan(ctx.root())?;
-    let report = store.prune_images(args.all, &|d| image_in_use(&containers, d))?;
+    let filter = PruneFilter {
+        dangling_only: !args.all,
+        ..Default::default()
+    };
+    let report = store.prune_images(&filter, &|d| image_user(&containers, d))?;
     let mut out = io::stdout().lock();
-    if !report.deleted.is_empty() {
+    if !report.removed.is_empty() {
         writeln!(out, "Deleted Images:")?;
-        for d in &report.deleted {
-            writeln!(out, "deleted: {d}")?;
+        for e in &report.removed {
+            match e {
+                RemoveEvent::Untagged(t) => writeln!(out, "untagged: {t}")?,
+                RemoveEvent::Deleted(d) => writeln!(out, "deleted: {d}")?,
+            }
         }
         writeln!(out)?;
     }

@@ -1,14 +1,15 @@
-//! `berth rmi [-f] IMAGE...` (`berth image rm`): untags and deletes images, then the unpacked
+//! `berth rmi [-f] IMAGE...` (`berth image rm`): untags and deletes images as `docker rmi`
+//! ([`Store::remove_image`](berth_engine::store::Store::remove_image)), then the unpacked
 //! layers no image or container needs. An image a container was created from is refused
-//! unless `--force` (then only its tags go), as `docker rmi`; which images containers use
-//! comes from [`refs`](berth_engine::container::refs). Keeps going after a failure
-//! and exits non-zero if any image could not be removed.
+//! unless `--force` (then only its tags go); which images containers use comes from
+//! [`refs`](berth_engine::container::refs). Keeps going after a failure and exits non-zero if
+//! any image could not be removed.
 
 use std::io::{self, Write};
 
 use super::super::report::error_report;
 use super::super::storage_opts::{StorageCtx, open_store};
-use berth_engine::container::refs::{image_in_use, scan};
+use berth_engine::container::refs::{image_user, scan};
 use berth_engine::image::RemoveEvent;
 
 /// `berth rmi` arguments.
@@ -27,11 +28,11 @@ pub struct Args {
 pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
     let store = open_store(ctx)?;
     let containers = scan(ctx.root())?;
-    let in_use = |d: &berth_engine::digest::Digest| image_in_use(&containers, d);
+    let user = |d: &berth_engine::digest::Digest| image_user(&containers, d);
     let mut out = io::stdout().lock();
     let mut failed: Vec<anyhow::Error> = Vec::new();
     for name in &args.images {
-        match store.remove_image(name, args.force, &in_use) {
+        match store.remove_image(name, args.force, &user) {
             Ok(events) => {
                 for e in events {
                     match e {

@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::digest::Digest;
+use crate::image::ImageUser;
 
 /// What a container uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -95,6 +96,23 @@ pub fn image_in_use(containers: &[ContainerRef], image: &Digest) -> bool {
     containers.iter().any(|c| c.image.as_ref() == Some(image))
 }
 
+/// The container (a running one first) of `containers` created from `image`, for `rmi` and
+/// `image prune`.
+pub fn image_user(containers: &[ContainerRef], image: &Digest) -> Option<ImageUser> {
+    let users = || {
+        containers
+            .iter()
+            .filter(|c| c.image.as_ref() == Some(image))
+    };
+    users()
+        .find(|c| c.state.running)
+        .or_else(|| users().next())
+        .map(|c| ImageUser {
+            container: c.id.clone(),
+            running: c.state.running,
+        })
+}
+
 /// Whether any of `containers` mounts the volume `name`.
 pub fn volume_in_use(containers: &[ContainerRef], name: &str) -> bool {
     containers.iter().any(|c| c.uses_volume(name))
@@ -133,6 +151,9 @@ mod tests {
         assert!(cs[0].state.running);
         assert!(image_in_use(&cs, &img));
         assert!(!image_in_use(&cs, &Digest::of_bytes(b"other")));
+        let u = image_user(&cs, &img).unwrap();
+        assert_eq!((u.container.as_str(), u.running), ("c1", true));
+        assert_eq!(image_user(&cs, &Digest::of_bytes(b"other")), None);
         assert!(volume_in_use(&cs, "data") && !volume_in_use(&cs, "x"));
         assert_eq!(volume_users(&cs, "data"), ["c1"]);
         assert!(volume_users(&cs, "x").is_empty());

@@ -20,8 +20,8 @@ struct DockerManifestOut {
 }
 
 impl ImageStore {
-    /// `berth save -o FILE NAME...`: names given as tags carry that tag; names given as ids
-    /// carry none (as `docker save`).
+    /// `save -o FILE NAME...`: names given as tags carry that tag; names given as ids
+    /// carry none (as `docker save`). Emits `save` per image once the archive is written.
     pub fn save(&self, names: &[&str], out: impl Write) -> Result<(), ImageError> {
         let state = self.read_state()?;
         let mut images: Vec<(ImageRecord, Vec<String>)> = Vec::new();
@@ -80,7 +80,11 @@ impl ImageStore {
             .map_err(|source| ImageError::Write {
                 what: "archive",
                 source,
-            })
+            })?;
+        for (rec, _) in &images {
+            self.emit("save", &rec.id, None);
+        }
+        Ok(())
     }
 
     fn append_blob<W: Write>(

@@ -64,14 +64,25 @@ pub enum ImageError {
     /// A short id prefix matches several images.
     #[error("image id prefix {0} is ambiguous")]
     Ambiguous(String),
-    /// The image is used by a container and `force` was not given.
-    #[error("unable to remove image {id}: in use by a container (use force)")]
+    /// A container uses the image: removing its only tag needs `force`; deleting it by id
+    /// needs `force` while the container is stopped and is refused while it runs (dockerd's
+    /// messages).
+    #[error("{}", in_use_message(image, reference.as_deref(), container, *running))]
     InUse {
         /// The image id.
-        id: Digest,
+        image: Digest,
+        /// The tag the removal named, `None` when it named the id.
+        reference: Option<String>,
+        /// The container using it.
+        container: String,
+        /// Whether that container runs.
+        running: bool,
     },
     /// Removing by id an image that has several tags needs `force` (as `docker rmi`).
-    #[error("unable to remove image {id}: referenced by several tags (use force)")]
+    #[error(
+        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+        short(id)
+    )]
     MultipleTags {
         /// The image id.
         id: Digest,
@@ -106,6 +117,33 @@ pub enum ImageError {
     /// A `--change` instruction cannot be applied to the new image's config.
     #[error(transparent)]
     ConfigChange(#[from] super::config_changes::ConfigChangeError),
+}
+
+/// The first 12 hex digits of an id, as dockerd's `TruncateID`.
+fn short(s: &dyn std::fmt::Display) -> String {
+    let s = s.to_string();
+    let hex = s.split_once(':').map_or(s.as_str(), |(_, h)| h);
+    hex.chars().take(12).collect()
+}
+
+fn in_use_message(
+    image: &Digest,
+    reference: Option<&str>,
+    container: &str,
+    running: bool,
+) -> String {
+    let (image, container) = (short(image), short(&container));
+    match (reference, running) {
+        (Some(r), _) => format!(
+            "conflict: unable to remove repository reference {r:?} (must force) - container {container} is using its referenced image {image}"
+        ),
+        (None, true) => format!(
+            "conflict: unable to delete {image} (cannot be forced) - image is being used by running container {container}"
+        ),
+        (None, false) => format!(
+            "conflict: unable to delete {image} (must be forced) - image is being used by stopped container {container}"
+        ),
+    }
 }
 
 impl ImageError {

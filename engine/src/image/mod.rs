@@ -9,8 +9,11 @@ pub mod blob;
 pub mod compress;
 pub mod config_changes;
 mod error;
+mod events;
+pub mod filter;
 mod index;
 mod inspect;
+pub mod prune;
 mod reference;
 mod remove;
 mod store;
@@ -19,8 +22,9 @@ pub use archive_load::LoadedImage;
 pub use error::ImageError;
 pub use index::ImageRecord;
 pub use inspect::{HistoryEntry, ImageInspect};
+pub use prune::{PruneFilter, PruneReport};
 pub use reference::{DEFAULT_TAG, ImageRef};
-pub use remove::{PruneReport, RemoveEvent};
+pub use remove::{ImageUser, Removal, RemoveEvent, UserLookup, is_id_prefix};
 pub use store::{ImageOptions, ImageStore, ImageSummary, StoredLayer};
 
 #[cfg(test)]

@@ -342,13 +342,15 @@ impl ImageStore {
         Ok(rows)
     }
 
-    /// `berth tag SOURCE TARGET`: points `target` at the image `source` names.
+    /// `tag SOURCE TARGET`: points `target` at the image `source` names; emits `tag`.
     pub fn tag(&self, source: &str, target: &ImageRef) -> Result<Digest, ImageError> {
-        self.index.update(|s| {
+        let id = self.index.update(|s| {
             let id = s.resolve(source)?;
             s.tags.insert(target.to_string(), id.clone());
             Ok(id)
-        })
+        })?;
+        self.emit("tag", &id, Some(&target.to_string()));
+        Ok(id)
     }
 
     pub(super) fn read_state(&self) -> Result<IndexState, ImageError> {

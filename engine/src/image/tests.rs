@@ -27,8 +27,18 @@ fn rootfs() -> Vec<u8> {
         .build()
 }
 
-fn never(_: &Digest) -> bool {
-    false
+fn never(_: &Digest) -> Option<ImageUser> {
+    None
+}
+
+/// A lookup saying `container` (running or not) uses `id`.
+fn used_by(id: &Digest, running: bool) -> impl Fn(&Digest) -> Option<ImageUser> + '_ {
+    move |d| {
+        (d == id).then(|| ImageUser {
+            container: "c0ffee0123456789".into(),
+            running,
+        })
+    }
 }
 
 #[test]
@@ -89,11 +99,15 @@ fn list_tag_and_inspect() {
 fn rmi_refuses_an_image_in_use_unless_forced() {
     let (_t, s) = store();
     let id = s.import(&rootfs()[..], &named("busybox")).unwrap();
-    let used = |d: &Digest| *d == id;
-    assert!(matches!(
-        s.remove("busybox", false, &used),
-        Err(ImageError::InUse { .. })
-    ));
+    let used = used_by(&id, false);
+    let e = s.remove("busybox", false, &used).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "conflict: unable to remove repository reference \"busybox\" (must force) - container c0ffee012345 is using its referenced image {}",
+            &id.hex()[..12]
+        )
+    );
     assert_eq!(s.list().unwrap().len(), 1);
     let ev = s.remove("busybox", true, &used).unwrap();
     assert_eq!(ev, [RemoveEvent::Untagged("busybox:latest".into())]);
@@ -102,7 +116,7 @@ fn rmi_refuses_an_image_in_use_unless_forced() {
         "forced rmi of a used image keeps the image"
     );
     let ev = s.remove(id.as_str(), false, &never).unwrap();
-    assert_eq!(ev, [RemoveEvent::Deleted(id)]);
+    assert_eq!(ev, [RemoveEvent::Deleted(id.clone())]);
     assert!(
         s.blobs().list().unwrap().is_empty(),
         "blobs of a deleted image remain"
@@ -120,7 +134,8 @@ fn rmi_by_id_with_several_tags_needs_force_and_keeps_shared_layers() {
         s.remove(a.as_str(), false, &never),
         Err(ImageError::MultipleTags { .. })
     ));
-    s.remove(a.as_str(), true, &never).unwrap();
+    let ev = s.remove(a.as_str(), true, &never).unwrap();
+    assert_eq!(ev.len(), 3, "{ev:?}");
     let layer = &s.record("b").unwrap().layers[0];
     assert!(s.blobs().contains(layer), "layer shared with b was deleted");
 }
@@ -130,11 +145,144 @@ fn prune_removes_only_dangling_unused_images() {
     let (_t, s) = store();
     let keep = s.import(&rootfs()[..], &named("keep")).unwrap();
     let dangling = s.import(&rootfs()[..], &ImageOptions::default()).unwrap();
-    let r = s.prune(false, &never).unwrap();
+    let r = s.prune(&PruneFilter::default(), &never).unwrap();
     assert_eq!(r.deleted, [dangling]);
     assert!(r.reclaimed > 0);
     assert!(s.record(keep.as_str()).is_ok());
-    assert!(s.prune(true, &|d| *d == keep).unwrap().deleted.is_empty());
+    let all = PruneFilter {
+        dangling_only: false,
+        ..Default::default()
+    };
+    assert!(
+        s.prune(&all, &used_by(&keep, true))
+            .unwrap()
+            .deleted
+            .is_empty()
+    );
+    let r = s.prune(&all, &never).unwrap();
+    assert_eq!(
+        r.removed,
+        [
+            RemoveEvent::Untagged("keep:latest".into()),
+            RemoveEvent::Deleted(keep)
+        ]
+    );
+}
+
+#[test]
+fn rmi_keeps_images_containers_use_as_dockerd() {
+    let (_t, s) = store();
+    let id = s.import(&rootfs()[..], &named("a")).unwrap();
+    s.tag("a", &ImageRef::parse("b").unwrap()).unwrap();
+    let running = used_by(&id, true);
+    // One of two tags goes even while a container runs the image.
+    let ev = s.remove("b", false, &running).unwrap();
+    assert_eq!(ev, [RemoveEvent::Untagged("b:latest".into())]);
+    // By id, a running container's image cannot be forced out.
+    let e = s.remove(id.hex(), true, &running).unwrap_err().to_string();
+    assert!(
+        e.contains("(cannot be forced) - image is being used by running container c0ffee012345"),
+        "{e}"
+    );
+    let stopped = used_by(&id, false);
+    let e = s
+        .remove(&id.hex()[..12], false, &stopped)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(must be forced) - image is being used by stopped container"),
+        "{e}"
+    );
+    // Forced, the tags go but the image a container needs stays.
+    let ev = s.remove(id.as_str(), true, &stopped).unwrap();
+    assert_eq!(ev, [RemoveEvent::Untagged("a:latest".into())]);
+    assert!(s.record(id.as_str()).is_ok());
+}
+
+#[test]
+fn prune_filters_by_label_and_until() {
+    let (_t, s) = store();
+    let labelled = ImageOptions {
+        config: Some(changes(&["LABEL keep=yes"])),
+        ..Default::default()
+    };
+    let a = s.import(&rootfs()[..], &labelled).unwrap();
+    let b = s.import(&rootfs()[..], &ImageOptions::default()).unwrap();
+    let f = PruneFilter {
+        not_labels: vec!["keep".into()],
+        ..Default::default()
+    };
+    assert_eq!(s.prune(&f, &never).unwrap().deleted, [b]);
+    let f = PruneFilter {
+        until_nanos: Some(0),
+        ..Default::default()
+    };
+    assert!(s.prune(&f, &never).unwrap().deleted.is_empty());
+    let f = PruneFilter {
+        labels: vec!["keep=yes".into()],
+        ..Default::default()
+    };
+    assert_eq!(s.prune(&f, &never).unwrap().deleted, [a]);
+}
+
+#[test]
+fn list_filters_pick_dangling_references_labels_and_times() {
+    let (_t, s) = store();
+    let opts = |r: Option<&str>, change: &str| ImageOptions {
+        reference: r.map(|r| ImageRef::parse(r).unwrap()),
+        config: Some(changes(&[change])),
+        ..Default::default()
+    };
+    let a = s
+        .import(&rootfs()[..], &opts(Some("dk/app:v1"), "LABEL tier=web"))
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let b = s
+        .import(&rootfs()[..], &opts(None, "LABEL tier=db"))
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let c = s
+        .import(&rootfs()[..], &opts(Some("other"), "USER x"))
+        .unwrap();
+    let ids = |f: filter::ListFilter| -> Vec<Digest> {
+        s.list_filtered(&f)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    let all = ids(Default::default());
+    assert_eq!(all, [c.clone(), b.clone(), a.clone()], "newest first");
+    let f = |dangling, refs: &[&str], labels: &[&str]| filter::ListFilter {
+        dangling,
+        references: refs.iter().map(|s| (*s).to_owned()).collect(),
+        labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
+    assert_eq!(ids(f(Some(true), &[], &[])), std::slice::from_ref(&b));
+    assert_eq!(ids(f(Some(false), &[], &[])), [c.clone(), a.clone()]);
+    assert_eq!(ids(f(None, &["dk/*"], &[])), std::slice::from_ref(&a));
+    assert_eq!(ids(f(None, &["dk/app:v2"], &[])), Vec::<Digest>::new());
+    assert_eq!(ids(f(None, &[], &["tier"])), [b.clone(), a.clone()]);
+    assert_eq!(ids(f(None, &[], &["tier=db"])), std::slice::from_ref(&b));
+    let before = filter::ListFilter {
+        before: vec!["other".into()],
+        ..Default::default()
+    };
+    assert_eq!(ids(before), [b.clone(), a.clone()]);
+    let since = filter::ListFilter {
+        since: vec!["dk/app:v1".into()],
+        ..Default::default()
+    };
+    assert_eq!(ids(since), [c, b]);
+    let unknown = filter::ListFilter {
+        since: vec!["nope".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.list_filtered(&unknown),
+        Err(ImageError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -257,4 +405,23 @@ fn history_lists_newest_first_with_layer_sizes() {
     let h = s.history("app").unwrap();
     assert_eq!(h.iter().map(|e| e.size).collect::<Vec<_>>(), [5, 1004]);
     assert_eq!(h[0].comment, "add app");
+}
+
+#[test]
+fn a_tag_that_looks_like_the_ids_prefix_is_removed_as_a_tag() {
+    let (_t, s) = store();
+    let id = s.import(&rootfs()[..], &named("a")).unwrap();
+    let lookalike = id.hex()[..6].to_owned();
+    s.tag("a", &ImageRef::parse(&lookalike).unwrap()).unwrap();
+    let ev = s.remove(&lookalike, false, &never).unwrap();
+    assert_eq!(ev, [RemoveEvent::Untagged(format!("{lookalike}:latest"))]);
+    assert!(s.record("a").is_ok());
+}
+
+/// Config changes of these instructions only.
+fn changes(instructions: &[&str]) -> super::config_changes::ConfigChanges {
+    super::config_changes::ConfigChanges {
+        instructions: instructions.iter().map(|i| (*i).to_owned()).collect(),
+        ..Default::default()
+    }
 }

@@ -13,8 +13,8 @@ fn opts(r: &str) -> ImageOptions {
     }
 }
 
-fn never(_: &Digest) -> bool {
-    false
+fn never(_: &Digest) -> Option<crate::image::ImageUser> {
+    None
 }
 
 #[test]
@@ -56,7 +56,12 @@ fn commit_of_a_vfs_container_gives_an_image_with_its_changes_and_deletions() {
     );
 
     // The image stays while c2 uses it; removing it after the container frees its layer.
-    let used = |d: &Digest| *d == committed;
+    let used = |d: &Digest| {
+        (*d == committed).then(|| crate::image::ImageUser {
+            container: "c2".into(),
+            running: false,
+        })
+    };
     assert!(s.remove_image("snap", false, &used).is_err());
     s.remove_container_root(&c2).unwrap();
     let before = s.layers().layers().unwrap().len();
