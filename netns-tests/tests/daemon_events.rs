@@ -206,3 +206,75 @@ fn a_followed_docker_events_sees_new_events_and_its_hang_up_frees_the_follower()
     d.docker_ok(&["rm", "-f", "late", "later"]);
     assert!(!d.log_text().contains("panicked"), "{}", d.log_text());
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn container_labels_ride_on_their_events_from_either_front_end() {
+    let b = Berth::with_busybox("dk-evl");
+    let _c = Cleanup(&b);
+    let d = daemon(&b);
+    let since = now_secs();
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--label",
+        "team=blue",
+        "--name",
+        "dk-blue",
+        "bb",
+        "true",
+    ]);
+    b.ok(&[
+        "run",
+        "--rm",
+        "--label",
+        "team=blue",
+        "--name",
+        "b-blue",
+        "bb",
+        "true",
+    ]);
+    b.ok(&[
+        "run", "--rm", "--label", "team=red", "--name", "b-red", "bb", "true",
+    ]);
+    let until = now_secs() + 1;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let blue = window(&d, since, until, &["--filter", "label=team=blue"]);
+    let s = summary(&blue);
+    for name in ["dk-blue", "b-blue"] {
+        for action in ["create", "start", "die", "destroy"] {
+            assert!(
+                has(&s, "container", action, name),
+                "{action} {name} missing: {s:?}"
+            );
+        }
+    }
+    assert!(!s.iter().any(|(_, _, n)| n == "b-red"), "{s:?}");
+    assert!(
+        blue.iter()
+            .all(|e| e["Actor"]["Attributes"]["team"] == "blue")
+    );
+    // The label is the container's, seen by inspect through either front end.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--label",
+        "team=green",
+        "--name",
+        "g",
+        "bb",
+        "sleep",
+        "100",
+    ]);
+    assert_eq!(
+        d.docker_ok(&["inspect", "--format", "{{.Config.Labels.team}}", "g"]),
+        "green\n"
+    );
+    assert_eq!(
+        d.docker_ok(&["ps", "-q", "--filter", "label=team=green"])
+            .lines()
+            .count(),
+        1
+    );
+    d.docker_ok(&["rm", "-f", "g"]);
+}

@@ -61,6 +61,9 @@ pub struct CreateArgs {
     /// Mount the root filesystem read-only
     #[arg(long = "read-only")]
     pub read_only: bool,
+    /// Set a label: KEY=VALUE (KEY alone: an empty value)
+    #[arg(short = 'l', long = "label", value_parser = parse_label)]
+    pub label: Vec<(String, String)>,
     /// Mount a tmpfs: DEST[:OPTIONS] (e.g. /run:size=64m,mode=1777)
     #[arg(long = "tmpfs", value_parser = parse_tmpfs)]
     pub tmpfs: Vec<(String, String)>,
@@ -202,6 +205,7 @@ impl CreateArgs {
             workdir: self.workdir.clone(),
             user: self.user.clone(),
             hostname: self.hostname.clone(),
+            labels: self.label.iter().cloned().collect(),
             host,
             stdio: StdioConfig {
                 tty: self.tty,
@@ -232,6 +236,15 @@ pub fn create_container(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Containe
     let store = super::store(ctx)?;
     let eng = super::engine(ctx, &store);
     create(&eng, &req)
+}
+
+/// `--label KEY=VALUE`.
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').unwrap_or((s, ""));
+    match k.is_empty() {
+        true => Err(format!("invalid label {s:?}: the key is empty")),
+        false => Ok((k.to_owned(), v.to_owned())),
+    }
 }
 
 /// `--tmpfs DEST[:OPTIONS]`.

@@ -112,7 +112,7 @@ fn reference(repo: &str, tag: &str) -> ApiResult<Option<berth_engine::image::Ima
 /// The container's settings, each replaced by the body's when it has one.
 fn carried(rec: &ContainerRecord, extra: &Extra, body: BodyConfig) -> ConfigChanges {
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let mut labels = extra.labels.clone();
+    let mut labels = super::extra::labels(rec, extra);
     labels.extend(body.labels.unwrap_or_default());
     let mut exposed_ports = extra.exposed_ports.clone();
     exposed_ports.extend(body.exposed_ports.unwrap_or_default().into_keys());

@@ -253,6 +253,7 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         workdir: body.working_dir.filter(|w| !w.is_empty()),
         user: body.user.filter(|u| !u.is_empty()),
         hostname: body.hostname.filter(|h| !h.is_empty()),
+        labels: body.labels.unwrap_or_default(),
         host,
         stdio: StdioConfig {
             tty: body.tty,
@@ -261,7 +262,7 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         },
     };
     let extra = Extra {
-        labels: body.labels.unwrap_or_default(),
+        labels: BTreeMap::new(),
         exposed_ports: body.exposed_ports.unwrap_or_default().into_keys().collect(),
         restart_policy: hc
             .restart_policy
@@ -379,7 +380,8 @@ mod tests {
         assert_eq!(r.host.nano_cpus, 500_000_000);
         assert!(r.host.auto_remove && r.stdio.open_stdin && r.stdio.stdin_once);
         assert_eq!(r.workdir, None);
-        assert_eq!(e.labels["k"], "v");
+        assert_eq!(r.labels["k"], "v");
+        assert!(e.labels.is_empty(), "labels live in the engine's record");
         assert_eq!(e.exposed_ports, ["80/tcp"]);
         assert_eq!(e.restart_policy["Name"], "always");
     }

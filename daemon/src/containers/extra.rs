@@ -17,7 +17,8 @@ pub const FILE: &str = "api-config.json";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Extra {
-    /// `Labels`.
+    /// `Labels` of containers made before labels moved into the engine's record (read only;
+    /// see [`labels`]).
     pub labels: BTreeMap<String, String>,
     /// `ExposedPorts` keys (`80/tcp`).
     pub exposed_ports: Vec<String>,
@@ -51,6 +52,16 @@ impl Extra {
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, dir.join(FILE))
     }
+}
+
+/// The container's labels: the record's, over any this file still holds.
+pub fn labels(
+    rec: &berth_engine::container::ContainerRecord,
+    extra: &Extra,
+) -> BTreeMap<String, String> {
+    let mut l = extra.labels.clone();
+    l.extend(rec.config.labels.clone());
+    l
 }
 
 #[cfg(test)]

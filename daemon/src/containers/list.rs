@@ -33,7 +33,7 @@ pub fn matches(
                 "status" => rec.state.status.to_string() == *v,
                 "name" => rec.name.contains(v.trim_start_matches('/')),
                 "id" => rec.id.starts_with(v.as_str()),
-                "label" => crate::query::label_matches(&extra.labels, v),
+                "label" => crate::query::label_matches(&super::extra::labels(rec, extra), v),
                 "network" => rec.host_config.networks.iter().any(|n| n == v),
                 "ancestor" => {
                     let norm = crate::images::normalize_ref(v);

@@ -36,7 +36,8 @@ pub async fn prune(app: &Arc<App>, q: &Query) -> ApiResult<Reply> {
         .backend
         .run(move |env| {
             let pick = |rec: &ContainerRecord| {
-                let labels = Extra::read(&env.eng.containers.dir(&rec.id)).labels;
+                let labels =
+                    super::extra::labels(rec, &Extra::read(&env.eng.containers.dir(&rec.id)));
                 created_before(rec, until) && labels_pass(&filters, &labels)
             };
             Ok(berth_engine::container::prune::prune(env.eng, pick)?)

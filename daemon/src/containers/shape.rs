@@ -206,7 +206,7 @@ pub fn inspect(rec: &ContainerRecord, extra: &Extra) -> Value {
             "OpenStdin": rec.config.stdio.open_stdin, "StdinOnce": rec.config.stdio.stdin_once,
             "Env": rec.config.env, "Cmd": cmd, "Image": rec.config.image,
             "WorkingDir": rec.config.working_dir, "Entrypoint": entrypoint,
-            "Labels": extra.labels,
+            "Labels": super::extra::labels(rec, extra),
             "ExposedPorts": extra.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>(),
         },
         "NetworkSettings": {
@@ -267,7 +267,7 @@ pub fn summary(rec: &ContainerRecord, extra: &Extra, size: Option<(u64, u64)>, n
         "Id": rec.id, "Names": [format!("/{}", rec.name)], "Image": rec.config.image,
         "ImageID": rec.image, "Command": rec.config.cmd.join(" "),
         "Created": berth_engine::clock::parse_rfc3339(&rec.created).unwrap_or(0),
-        "Ports": ports, "Labels": extra.labels, "State": rec.state.status.to_string(),
+        "Ports": ports, "Labels": super::extra::labels(rec, extra), "State": rec.state.status.to_string(),
         "Status": status_text(rec, now),
         "HostConfig": {"NetworkMode": network_mode(rec, extra)},
         "NetworkSettings": {"Networks": networks(rec)}, "Mounts": mounts(rec),

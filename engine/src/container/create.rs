@@ -36,6 +36,8 @@ pub struct CreateRequest {
     pub user: Option<String>,
     /// `--hostname`.
     pub hostname: Option<String>,
+    /// `--label`, over the image's labels.
+    pub labels: BTreeMap<String, String>,
     /// Networks, ports, limits, security.
     pub host: HostConfig,
     /// `-i`, `-t`.
@@ -155,6 +157,13 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
             .clone()
             .or_else(|| ic.user().clone())
             .unwrap_or_default(),
+        labels: ic
+            .labels()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(req.labels.clone())
+            .collect(),
         stdio: req.stdio,
     };
     let rec = eng

@@ -25,6 +25,6 @@ pub fn emit(eng: &Engine<'_>, rec: &ContainerRecord, action: &str, extra: &[(&st
         Kind::Container,
         action,
         &rec.id,
-        attributes(&pairs, &Default::default()),
+        attributes(&pairs, &rec.config.labels),
     );
 }

@@ -80,6 +80,9 @@ pub struct RunConfig {
     /// `uid[:gid]` or a name.
     #[serde(default)]
     pub user: String,
+    /// Labels: the image's, then `--label` (also in the container's event attributes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// `-i` and `-t`.
     #[serde(flatten)]
     pub stdio: StdioConfig,
