@@ -96,21 +96,26 @@ tar -C "$ROOTFS" -cf "$WORK/bb.tar" .
 berth import "$WORK/bb.tar" bb:latest >/dev/null
 dk_d import "$WORK/bb.tar" bb:latest >/dev/null
 
-# time_runs FILE CMD...: RUNS timed runs (after 2 untimed warm-ups), microseconds to FILE.
-time_runs() {
+# The four timed commands alternate, run by run (after 2 untimed warm-ups of each), so each sees
+# the same background (dockerd and containerd keep working after their runs); microseconds to
+# t-NAME files.
+timed() {
     local file=$1; shift
-    "$@" >/dev/null; "$@" >/dev/null
-    : > "$file"
-    for _ in $(seq "$RUNS"); do
-        local t0 t1
-        t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
-        echo $(( (t1 - t0) / 1000 )) >> "$file"
-    done
+    local t0 t1
+    t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 )) >> "$file"
 }
-time_runs "$WORK/t-berthd" dk_b run --rm bb true
-time_runs "$WORK/t-dockerd" dk_d run --rm bb true
-time_runs "$WORK/t-berth" berth run --rm bb true
-time_runs "$WORK/t-floor" dk_b version
+for f in berthd dockerd berth floor; do : > "$WORK/t-$f"; done
+for _ in 1 2; do
+    dk_b run --rm bb true >/dev/null; dk_d run --rm bb true >/dev/null
+    berth run --rm bb true >/dev/null; dk_b version >/dev/null
+done
+for _ in $(seq "$RUNS"); do
+    timed "$WORK/t-berthd" dk_b run --rm bb true
+    timed "$WORK/t-dockerd" dk_d run --rm bb true
+    timed "$WORK/t-berth" berth run --rm bb true
+    timed "$WORK/t-floor" dk_b version
+done
 
 # 50 detached runs issued at once; wall time until every one has printed its id.
 burst() {

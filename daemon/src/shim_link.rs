@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use berth_engine::shim::attach::{Decoder, Frame, Input, Message};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
@@ -31,6 +31,9 @@ pub fn from_std(conn: std::os::unix::net::UnixStream) -> std::io::Result<UnixStr
     UnixStream::from_std(conn)
 }
 
+/// The most read from the shim at once.
+const READ_BUF: usize = 32 << 10;
+
 /// Relays until the shim reports the exit (its code) or closes the connection (`None`).
 /// Subscribers that hang up are dropped; the input channel may be absent or close early.
 pub async fn relay(
@@ -39,13 +42,20 @@ pub async fn relay(
     mut input: Option<mpsc::Receiver<Input>>,
 ) -> Option<i32> {
     let mut decoder = Decoder::default();
-    let mut buf = vec![0u8; 32 << 10];
     loop {
         tokio::select! {
-            n = conn.read(&mut buf) => {
-                let n = match n {
-                    Ok(0) | Err(_) => return None,
+            ready = conn.readable() => {
+                if ready.is_err() {
+                    return None;
+                }
+                // The buffer lives for one read only: a quiet container (most detached ones)
+                // costs berthd no buffer while it runs.
+                let mut buf = vec![0u8; READ_BUF];
+                let n = match conn.try_read(&mut buf) {
+                    Ok(0) => return None,
                     Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => return None,
                 };
                 decoder.push(&buf[..n]);
                 loop {
@@ -111,6 +121,7 @@ pub async fn send_once(sock: &Path, input: &Input) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt as _;
 
     #[tokio::test(flavor = "current_thread")]
     async fn output_reaches_subscribers_and_input_the_shim() {

@@ -24,6 +24,8 @@ use crate::shim_link;
 const POLL: Duration = Duration::from_millis(500);
 /// How often, once it exited, the record is looked at for its removal.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
+/// How long a wait for removal waits for the exited container's shim to end before it polls.
+const SHIM_EXIT: Duration = Duration::from_secs(5);
 
 /// What to wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,17 +146,29 @@ async fn wait_for(
     let mut code = start.exit_code;
     let mut exited = false;
     let mut watched = start.running;
+    let mut shim_waited = false;
     loop {
-        let pause = if exited { REMOVAL_POLL } else { POLL };
-        tokio::select! {
-            r = next_exit(&mut exit) => {
-                exit = None;
-                if let Ok(c) = r {
-                    code = c;
-                    exited = true;
+        if exited && cond == Condition::Removed && !shim_waited {
+            // A `--rm` container is removed by its shim just before it exits: wait for the
+            // shim's lock to be released rather than polling for the record to go.
+            shim_waited = true;
+            let id = start.id.clone();
+            let _ = app
+                .backend
+                .run(move |env| Ok(env.eng.containers.wait_shim(&id, Some(SHIM_EXIT))))
+                .await;
+        } else {
+            let pause = if exited { REMOVAL_POLL } else { POLL };
+            tokio::select! {
+                r = next_exit(&mut exit) => {
+                    exit = None;
+                    if let Ok(c) = r {
+                        code = c;
+                        exited = true;
+                    }
                 }
+                _ = tokio::time::sleep(pause) => {}
             }
-            _ = tokio::time::sleep(pause) => {}
         }
         if exited && cond != Condition::Removed {
             return code;
