@@ -13,7 +13,9 @@
 # machine's own network is not touched. Everything is removed at the end.
 # Needs root, docker.io (installed here if missing, without starting its service), the docker
 # CLI, busybox-static, python3.
-# Usage: sudo bench/daemon/run.sh [RUNS]   (default 20; BENCH_NO_BUILD=1 uses target/release)
+# berth and berthd run the CNI plugins as shipped (static, scripts/build-plugins.sh, target/plugins).
+# Usage: sudo bench/daemon/run.sh [RUNS]   (default 20; BENCH_NO_BUILD=1 uses target/release
+# and target/plugins as they are)
 set -euo pipefail
 RUNS=${1:-20}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,8 +36,14 @@ if ! command -v dockerd >/dev/null; then
     [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q --workspace --bins --manifest-path "$REPO/Cargo.toml"
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    cargo build --release -q --workspace --bins --manifest-path "$REPO/Cargo.toml"
+    "$REPO/scripts/build-plugins.sh" -q
+fi
 BIN=$REPO/target/release
+# berth and berthd use the CNI plugins as they ship: static, from target/plugins.
+export BERTH_CNI_PATH=$REPO/target/plugins
+[ -x "$BERTH_CNI_PATH/bridge" ] || { echo "run.sh: no $BERTH_CNI_PATH/bridge: run scripts/build-plugins.sh" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-daemonbench.XXXXXX)
 BNS=bdb-berth-$$ DNS=bdb-docker-$$
 export BERTH_ROOT=$WORK/berth-root BERTH_RUN=$WORK/berth-run
