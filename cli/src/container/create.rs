@@ -64,6 +64,15 @@ pub struct CreateArgs {
     /// Set a label: KEY=VALUE (KEY alone: an empty value)
     #[arg(short = 'l', long = "label", value_parser = parse_label)]
     pub label: Vec<(String, String)>,
+    /// A name server for the container (instead of the host's)
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
+    /// A DNS search domain (instead of the host's; "." for none)
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// A resolver option, such as ndots:2 (instead of the host's)
+    #[arg(long = "dns-option")]
+    pub dns_option: Vec<String>,
     /// Mount a tmpfs: DEST[:OPTIONS] (e.g. /run:size=64m,mode=1777)
     #[arg(long = "tmpfs", value_parser = parse_tmpfs)]
     pub tmpfs: Vec<(String, String)>,
@@ -174,6 +183,9 @@ impl CreateArgs {
             pids_limit: self.pids_limit.unwrap_or(0),
             readonly_rootfs: self.read_only,
             tmpfs: self.tmpfs.iter().cloned().collect(),
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,

@@ -90,6 +90,9 @@ pub struct HostConfigBody {
     readonly_rootfs: bool,
     tmpfs: Option<BTreeMap<String, String>>,
     mounts: Option<Vec<MountBody>>,
+    dns: Option<Vec<String>>,
+    dns_search: Option<Vec<String>>,
+    dns_options: Option<Vec<String>>,
 }
 
 /// One `PortBindings` entry.
@@ -221,6 +224,9 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         pids_limit: hc.pids_limit.unwrap_or(0).max(0),
         readonly_rootfs: hc.readonly_rootfs,
         tmpfs: hc.tmpfs.unwrap_or_default(),
+        dns: hc.dns.unwrap_or_default(),
+        dns_search: hc.dns_search.unwrap_or_default(),
+        dns_options: hc.dns_options.unwrap_or_default(),
         cap_add: hc.cap_add.unwrap_or_default(),
         cap_drop: hc.cap_drop.unwrap_or_default(),
         privileged: hc.privileged,

@@ -195,6 +195,7 @@ pub fn inspect(rec: &ContainerRecord, extra: &Extra) -> Value {
             "Privileged": h.privileged, "ReadonlyRootfs": h.readonly_rootfs, "Memory": h.memory,
             "NanoCpus": h.nano_cpus, "PidsLimit": h.pids_limit, "Init": h.init,
             "Tmpfs": if h.tmpfs.is_empty() { Value::Null } else { json!(h.tmpfs) },
+            "Dns": h.dns, "DnsSearch": h.dns_search, "DnsOptions": h.dns_options,
             "LogConfig": {"Type": "json-file", "Config": {}},
         },
         "GraphDriver": {"Name": "overlay", "Data": null},

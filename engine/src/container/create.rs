@@ -113,6 +113,7 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
         })
         .collect();
     super::tmpfs::validate(&req.host.tmpfs, &targets)?;
+    super::dns::validate(&req.host)?;
     net::validate(&eng.networks, &req.host.networks, &req.host.port_bindings)?;
     spec::capabilities(&req.host)?;
     let host = with_init(&req.host)?;

@@ -120,18 +120,23 @@ pub fn made_mount_points() -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Writes `hosts`, `resolv.conf` and `hostname` into `dir`.
+/// Writes `hosts`, `resolv.conf` (with the container's DNS settings, [`super::dns`]) and
+/// `hostname` into `dir`.
 pub fn write_all(
     dir: &Path,
     hostname: &str,
     name: &str,
     addrs: &[IpAddr],
     host_network: bool,
+    settings: &super::record::HostConfig,
 ) -> Result<(), ContainerError> {
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let files = [
         ("hosts", hosts(hostname, name, addrs)),
-        ("resolv.conf", resolv_conf(&host_resolv, host_network)),
+        (
+            "resolv.conf",
+            super::dns::apply(&resolv_conf(&host_resolv, host_network), settings),
+        ),
         ("hostname", format!("{hostname}\n")),
     ];
     for (file, content) in files {

@@ -193,7 +193,7 @@ fn write_bundle(
         .flat_map(|a| a.addresses())
         .collect();
     let dir = eng.containers.dir(&rec.id);
-    files::write_all(&dir, &hostname, &rec.name, &addrs, host)?;
+    files::write_all(&dir, &hostname, &rec.name, &addrs, host, &rec.host_config)?;
     let mut binds: Vec<Bind> = files::ETC_FILES
         .iter()
         .map(|f| Bind {

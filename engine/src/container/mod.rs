@@ -13,6 +13,7 @@ pub mod command_path;
 pub mod commit;
 pub mod connect;
 pub mod create;
+pub mod dns;
 pub mod events;
 pub mod exec_process;
 pub mod files;

@@ -147,6 +147,15 @@ pub struct HostConfig {
     /// `--init`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub init_path: String,
+    /// `--dns`: the container's name servers instead of the host's ([`super::dns`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    /// `--dns-search`: search domains instead of the host's (`.`: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    /// `--dns-option`: resolver options instead of the host's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_options: Vec<String>,
     /// `--tmpfs`: destination to tmpfs options ([`super::tmpfs`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tmpfs: BTreeMap<String, String>,
