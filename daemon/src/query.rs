@@ -71,6 +71,15 @@ impl Query {
     }
 }
 
+/// dockerd's rule for the values of one filter: they are alternatives, except `label`'s,
+/// which must all hold (`--filter label=a --filter label=b` is both).
+pub fn filter_values(key: &str, vals: &[String], mut f: impl FnMut(&String) -> bool) -> bool {
+    match key {
+        "label" => vals.iter().all(&mut f),
+        _ => vals.iter().any(&mut f),
+    }
+}
+
 /// Whether `labels` pass one `label` filter value: `KEY` (present) or `KEY=VALUE`.
 pub fn label_matches(labels: &BTreeMap<String, String>, v: &str) -> bool {
     match v.split_once('=') {

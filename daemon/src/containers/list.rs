@@ -21,7 +21,8 @@ const KNOWN: &[&str] = &[
     "status", "name", "label", "id", "network", "ancestor", "exited",
 ];
 
-/// Whether the container passes every filter (values of one filter are alternatives).
+/// Whether the container passes every filter (values of one filter are alternatives, but
+/// every `label` must hold).
 pub fn matches(
     rec: &ContainerRecord,
     extra: &Extra,
@@ -29,7 +30,7 @@ pub fn matches(
 ) -> bool {
     filters.iter().all(|(k, vals)| {
         vals.is_empty()
-            || vals.iter().any(|v| match k.as_str() {
+            || crate::query::filter_values(k, vals, |v| match k.as_str() {
                 "status" => rec.state.status.to_string() == *v,
                 "name" => rec.name.contains(v.trim_start_matches('/')),
                 "id" => rec.id.starts_with(v.as_str()),
@@ -133,6 +134,12 @@ mod tests {
         assert!(!matches(&r, &e, &f(&[("status", "running")])));
         assert!(matches(&r, &e, &f(&[("label", "app"), ("label", "app=x")])));
         assert!(!matches(&r, &e, &f(&[("label", "app=y")])));
+        // Every label must hold (docker-compose lists a project's containers so).
+        assert!(!matches(
+            &r,
+            &e,
+            &f(&[("label", "app=x"), ("label", "oneoff=True")])
+        ));
         assert!(matches(
             &r,
             &e,

@@ -19,6 +19,8 @@ pub struct CreateBody {
     driver: String,
     scope: String,
     internal: bool,
+    /// Taken and ignored, as dockerd does for a local network.
+    #[allow(dead_code)]
     attachable: bool,
     ingress: bool,
     config_only: bool,
@@ -61,9 +63,11 @@ pub fn create_request(b: CreateBody) -> ApiResult<CreateRequest> {
             )));
         }
     };
-    if !matches!(b.scope.as_str(), "" | "local") || b.ingress || b.attachable || b.config_only {
+    // `Attachable` only means something for swarm networks; dockerd takes it on a local one
+    // (docker-compose always sends it).
+    if !matches!(b.scope.as_str(), "" | "local") || b.ingress || b.config_only {
         return Err(ApiError::bad_request(
-            "swarm networks (scope, ingress, attachable, config-only) are not supported by berth",
+            "swarm networks (scope, ingress, config-only) are not supported by berth",
         ));
     }
     if b.name.is_empty() {
@@ -226,7 +230,7 @@ mod tests {
     fn what_berth_cannot_do_is_refused() {
         for body in [
             r#"{"Name":"n","Driver":"overlay"}"#,
-            r#"{"Name":"n","Attachable":true}"#,
+            r#"{"Name":"n","Ingress":true}"#,
             r#"{"Name":"n","IPAM":{"Driver":"dhcp"}}"#,
             r#"{"Name":"n","IPAM":{"Config":[{"Subnet":"10.1.0.0/24","Gateway":"10.1.0.1"},
                  {"Subnet":"10.2.0.0/24","Gateway":"10.2.0.1"}]}}"#,

@@ -105,7 +105,7 @@ pub fn matches(n: &Network, attached: usize, filters: &BTreeMap<String, Vec<Stri
     let created = n.spec.as_ref().map_or(0, |s| s.created);
     filters.iter().all(|(k, vals)| {
         vals.is_empty()
-            || vals.iter().any(|v| match k.as_str() {
+            || crate::query::filter_values(k, vals, |v| match k.as_str() {
                 "name" => n.name().contains(v.as_str()),
                 "id" => n.id().starts_with(v.as_str()),
                 "driver" => driver(n) == *v,

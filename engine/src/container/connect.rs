@@ -201,7 +201,11 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
         }
         .into());
     };
-    if nets.len() == 1 {
+    // A container that does not run has no attachment to lose: it may be left on no network
+    // (loopback only, as Docker has it) and its ports wait for the networks it has at start;
+    // docker-compose disconnects and reconnects a created container's network this way.
+    let attached = rec.network_settings.networks.contains_key(network);
+    if nets.len() == 1 && attached {
         return Err(ConnectError::LastNetwork {
             id: rec.short_id().to_owned(),
             network: network.to_owned(),
@@ -209,7 +213,8 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
         .into());
     }
     let ports = &rec.host_config.port_bindings;
-    let carries = !ports.is_empty() && ports_network(&eng.networks, nets) == Some(network);
+    let carries =
+        attached && !ports.is_empty() && ports_network(&eng.networks, nets) == Some(network);
     if carries && !force {
         return Err(ConnectError::CarriesPorts {
             id: rec.short_id().to_owned(),
