@@ -1,5 +1,5 @@
-//! The accept loops: one task per connection, HTTP/1.1 with keep-alive and upgrades (attach
-//! and exec hijack the connection). At shutdown the listeners close, idle connections are
+//! The accept loops: one task per connection, HTTP/1.1 with keep-alive; attach and exec
+//! hijack the connection, which hyper hands back after their answer ([`Takeover`]). At shutdown the listeners close, idle connections are
 //! closed, requests in flight get [`DRAIN`] to finish, and unix socket files are removed.
 
 use std::future::Future;
@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use crate::hijack::{RawConn, Takeover};
 use crate::listen::Listener;
 use crate::router::{self, App};
 
@@ -97,25 +98,43 @@ where
     let mut stop = stop.clone();
     tokio::spawn(async move {
         let _guard = guard;
-        let svc = service_fn(move |req| {
+        let takeover = Takeover::default();
+        let slot = takeover.clone();
+        let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(router::handle(app, req).await) }
+            req.extensions_mut().insert(slot.clone());
+            // Boxed: the connection is polled unpinned, so it can be taken apart after.
+            Box::pin(
+                async move { Ok::<_, std::convert::Infallible>(router::handle(app, req).await) },
+            )
         });
-        let conn = http1::Builder::new()
+        let mut conn = http1::Builder::new()
             .keep_alive(true)
-            .serve_connection(TokioIo::new(s), svc)
-            .with_upgrades();
-        tokio::pin!(conn);
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection");
+            .serve_connection(TokioIo::new(s), svc);
+        // Served without hyper's own upgrades: a hijacking answer (101, or 200 for a plain
+        // hijack) is the connection's last, after which the stream is handed back here.
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection");
+                        return;
+                    }
+                    break;
                 }
-                return;
+                _ = stop.wait_for(|s| *s), if !stopping => {
+                    stopping = true;
+                    std::pin::Pin::new(&mut conn).graceful_shutdown();
+                }
             }
-            _ = stop.wait_for(|s| *s) => {}
         }
-        conn.as_mut().graceful_shutdown();
-        let _ = conn.await;
+        if takeover.claimed() {
+            let parts = conn.into_parts();
+            takeover.hand_over(RawConn {
+                io: Box::new(parts.io.into_inner()),
+                early: parts.read_buf,
+            });
+        }
     });
 }
