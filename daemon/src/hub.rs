@@ -23,6 +23,9 @@ pub struct Hub {
     inner: Mutex<Inner>,
 }
 
+/// How often a relay looks whether anyone still listens.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Default)]
 struct Inner {
     /// Attach requests waiting for a start.
@@ -31,6 +34,15 @@ struct Inner {
     exits: HashMap<String, Vec<oneshot::Sender<i32>>>,
     /// Containers whose starter connection is being relayed now.
     relayed: HashSet<String>,
+}
+
+impl Inner {
+    /// Whether a wait for `id`'s exit is still open.
+    fn waited(&self, id: &str) -> bool {
+        self.exits
+            .get(id)
+            .is_some_and(|l| l.iter().any(|t| !t.is_closed()))
+    }
 }
 
 #[derive(Default)]
@@ -98,12 +110,20 @@ impl Hub {
     }
 
     /// After a start: relays the starter connection to the attaches waiting for it until the
-    /// exit, then tells the waits.
+    /// exit, then tells the waits. Once nobody attached or waiting is left (`docker run -d`
+    /// opens a wait before the start and hangs up right after it), the connection is let go,
+    /// so a detached container costs berthd nothing while it runs: the shim drops a client
+    /// that has gone, and a later wait or attach reaches it through its `attach.sock`.
     pub fn started(self: &Arc<Self>, id: &str, conn: std::os::unix::net::UnixStream) {
         let pending = {
             let mut g = self.lock();
+            let mut pending = g.pending.remove(id).unwrap_or_default();
+            pending.outputs.retain(|o| !o.is_closed());
+            if pending.outputs.is_empty() && pending.input.is_none() && !g.waited(id) {
+                return;
+            }
             g.relayed.insert(id.to_owned());
-            g.pending.remove(id).unwrap_or_default()
+            pending
         };
         let conn = match shim_link::from_std(conn) {
             Ok(c) => c,
@@ -115,14 +135,39 @@ impl Hub {
         };
         let hub = self.clone();
         let id = id.to_owned();
+        let watched = pending.outputs.clone();
         tokio::spawn(async move {
             let input = pending.input.map(|(_, rx)| rx);
-            let code = shim_link::relay(conn, pending.outputs, input).await;
+            let relay = shim_link::relay(conn, pending.outputs, input);
+            tokio::pin!(relay);
+            let code = loop {
+                tokio::select! {
+                    code = &mut relay => break code,
+                    _ = tokio::time::sleep(IDLE_CHECK) => {
+                        if watched.iter().all(mpsc::Sender::is_closed) && hub.release_if_unwaited(&id) {
+                            return;
+                        }
+                    }
+                }
+            };
             hub.lock().relayed.remove(&id);
             if let Some(code) = code {
                 hub.exited(&id, code);
             }
         });
+    }
+
+    /// Stops counting `id` as relayed unless a wait is still open (under the lock, so a wait
+    /// registered at the same time either is seen here or sees the container unrelayed and
+    /// watches its socket).
+    fn release_if_unwaited(&self, id: &str) -> bool {
+        let mut g = self.lock();
+        if g.waited(id) {
+            return false;
+        }
+        g.relayed.remove(id);
+        g.exits.remove(id);
+        true
     }
 
     /// A start failed: attaches waiting for it end, waits hear `code`.

@@ -401,3 +401,45 @@ fn docker_manages_networks_and_their_containers() {
     );
     assert!(!b.ok(&["net", "ls"]).contains("n1"));
 }
+
+/// berthd's open sockets.
+fn sockets_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+        .filter(|t| t.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn detached_containers_hold_no_connection_yet_waits_hear_their_exit() {
+    let b = Berth::with_busybox("dk-det");
+    let _c = Cleanup(&b);
+    let d = daemon(&b);
+    let before = sockets_of(d.pid());
+    for i in 0..5 {
+        let name = format!("d{i}");
+        d.docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "bb",
+            "sh",
+            "-c",
+            "sleep 8; exit 7",
+        ]);
+    }
+    // `docker run -d` opens a wait before the start and hangs up after it: once berthd has
+    // seen nobody left listening, it lets each starter connection go.
+    assert!(
+        wait_until(Duration::from_secs(6), || sockets_of(d.pid()) <= before),
+        "berthd holds {} sockets for detached containers (had {before})",
+        sockets_of(d.pid())
+    );
+    // A wait made later reaches the container through its shim's socket.
+    assert_eq!(d.docker_ok(&["wait", "d0"]), "7\n");
+    assert_eq!(d.docker_ok(&["wait", "d4"]), "7\n");
+    d.docker_ok(&["rm", "d0", "d1", "d2", "d3", "d4"]);
+}
