@@ -156,6 +156,10 @@ pub struct HostConfig {
     /// `--dns-option`: resolver options instead of the host's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_options: Vec<String>,
+    /// `--network-alias` and `net connect --alias`: extra names the container answers to in
+    /// the DNS of each user network, by network name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub network_aliases: BTreeMap<String, Vec<String>>,
     /// `--tmpfs`: destination to tmpfs options ([`super::tmpfs`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tmpfs: BTreeMap<String, String>,
