@@ -114,9 +114,9 @@ impl ApiError {
             ContainerError::NameTaken { name, id } => Self::conflict(format!(
                 "Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name."
             )),
-            ContainerError::BadName(_) | ContainerError::BadArg { .. } => {
-                Self::bad_request(e.to_string())
-            }
+            ContainerError::BadName(_)
+            | ContainerError::BadArg { .. }
+            | ContainerError::AliasNotSupported { .. } => Self::bad_request(e.to_string()),
             ContainerError::BadState { .. } => Self::conflict(e.to_string()),
             _ => return None,
         })

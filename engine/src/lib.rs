@@ -9,6 +9,7 @@ pub mod clock;
 pub mod container;
 pub mod digest;
 pub mod disk_usage;
+pub mod dns;
 pub mod events;
 pub mod image;
 

@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cni;
 pub mod daemon;
+pub mod dns_upstream;
 pub mod fw_world;
 pub mod tcp;
 

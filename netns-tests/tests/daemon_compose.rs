@@ -1,8 +1,8 @@
 //! Root test of docker-compose (Debian's 1.29, a third client nobody here wrote) against
 //! berthd: `up -d` makes the project's network and containers (with compose's labels, and
-//! the disconnect/reconnect of a created container's network compose does), `ps` lists each
-//! once, the published port serves from the test host netns, `exec` runs, `down` leaves no
-//! container and no network behind.
+//! the disconnect/reconnect of a created container's network compose does, and the service
+//! name as each container's alias there), `ps` lists each once, the published port serves
+//! from the test host netns, `exec` runs, `down` leaves no container and no network behind.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[path = "daemon_common/mod.rs"]
@@ -92,6 +92,22 @@ fn docker_compose_brings_a_project_up_and_down() {
     assert!(
         d.docker_ok(&["network", "ls", "--format", "{{.Name}}"])
             .contains("demo_default")
+    );
+    // Compose names each container after its service on the project network (the aliases
+    // the network's DNS answers); inspect shows the short id with them, as dockerd does.
+    let aliases = d.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{.Id}} {{range (index .NetworkSettings.Networks \"demo_default\").Aliases}}{{.}} {{end}}",
+        "demo_web_1",
+    ]);
+    let words: Vec<&str> = aliases.split_whitespace().collect();
+    let short = &words[0][..12];
+    assert!(words[1..].contains(&"web"), "{aliases}");
+    assert_eq!(
+        words[1..].iter().filter(|w| *w == &short).count(),
+        1,
+        "{aliases}"
     );
 
     let down = compose(&d, &file, &["down"]);

@@ -22,6 +22,9 @@ pub struct CreateArgs {
     /// Network to connect to: a name, host or none (repeatable) [default: bridge]
     #[arg(long = "network", alias = "net")]
     pub network: Vec<String>,
+    /// A DNS name for the container on the first network, a user network (repeatable)
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
     /// Static IPv4/IPv6 address on the first network
     #[arg(long)]
     pub ip: Option<String>,
@@ -168,8 +171,15 @@ impl CreateArgs {
         } else {
             self.network.clone()
         };
+        let network_aliases = match networks.first() {
+            Some(first) if !self.network_alias.is_empty() => {
+                [(first.clone(), self.network_alias.clone())].into()
+            }
+            _ => Default::default(),
+        };
         let host = HostConfig {
             auto_remove: self.rm,
+            network_aliases,
             networks,
             port_bindings: self.publish.clone(),
             ip: self.ip.clone(),
@@ -267,6 +277,42 @@ fn parse_tmpfs(s: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `create`'s flags as clap parses them.
+    fn args(argv: &[&str]) -> CreateArgs {
+        #[derive(clap::Parser)]
+        struct Cmd {
+            #[command(flatten)]
+            create: CreateArgs,
+        }
+        let argv = std::iter::once("create").chain(argv.iter().copied());
+        <Cmd as clap::Parser>::parse_from(argv).create
+    }
+
+    #[test]
+    fn network_aliases_go_to_the_first_network() {
+        let r = args(&[
+            "--network",
+            "web",
+            "--net",
+            "db",
+            "--network-alias",
+            "api",
+            "--net-alias",
+            "api.v1",
+            "bb",
+        ])
+        .request()
+        .unwrap();
+        assert_eq!(r.host.networks, ["web", "db"]);
+        assert_eq!(r.host.network_aliases.len(), 1);
+        assert_eq!(r.host.network_aliases["web"], ["api", "api.v1"]);
+        // Without --network they are the default bridge's, which the engine refuses.
+        let r = args(&["--network-alias", "api", "bb"]).request().unwrap();
+        assert_eq!(r.host.network_aliases["bridge"], ["api"]);
+        let r = args(&["--network", "web", "bb"]).request().unwrap();
+        assert!(r.host.network_aliases.is_empty());
+    }
 
     #[test]
     fn memory_sizes_parse() {

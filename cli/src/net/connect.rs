@@ -1,5 +1,6 @@
 //! `berth net connect`: one more network for a container (Docker's `network connect`),
-//! attached now when the container runs, and at every later start.
+//! attached now when the container runs, and at every later start, with its static address
+//! and DNS aliases there.
 
 use std::net::IpAddr;
 
@@ -35,6 +36,9 @@ pub struct Args {
     /// Static address on this network (must be inside its subnet)
     #[arg(long)]
     pub ip: Option<IpAddr>,
+    /// A DNS name for the container on this network, a user network (repeatable)
+    #[arg(long)]
+    pub alias: Vec<String>,
     /// NET CONTAINER.
     #[command(flatten)]
     pub target: NetAndContainer,
@@ -43,6 +47,6 @@ pub struct Args {
 /// Connects the container; prints nothing, like Docker.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     args.target.apply(ctx, |eng, id, net| {
-        berth_engine::container::connect::connect(eng, id, net, args.ip).map(drop)
+        berth_engine::container::connect::connect(eng, id, net, args.ip, &args.alias).map(drop)
     })
 }

@@ -1,7 +1,7 @@
 //! `POST /containers/create?name=`: Docker's create body turned into the engine's
-//! [`CreateRequest`] (ports, binds, network mode, limits and security translated to the
-//! forms `berth run` takes), with 404 for a missing image (the CLI then tries a pull) and 409
-//! for a taken name. Settings berth cannot honour are refused with a 400 saying so.
+//! [`CreateRequest`] (ports, binds, network mode and aliases, limits and security translated
+//! to the forms `berth run` takes), with 404 for a missing image (the CLI then tries a pull)
+//! and 409 for a taken name. Settings berth cannot honour are refused with a 400 saying so.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,7 +62,8 @@ pub struct CreateBody {
     networking_config: Option<NetworkingConfig>,
 }
 
-/// `NetworkingConfig` of the create body: static addresses per network (`--ip`, `--ip6`).
+/// `NetworkingConfig` of the create body: static addresses (`--ip`, `--ip6`) and DNS aliases
+/// (`--network-alias`) per network.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkingConfig {
@@ -203,8 +204,19 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
     let init = hc.init.unwrap_or(false);
     let nets = networks(&mode)?;
     let mut static_ips = BTreeMap::new();
+    let mut network_aliases = BTreeMap::new();
     let endpoints = body.networking_config.and_then(|n| n.endpoints_config);
     for (net, ep) in endpoints.unwrap_or_default() {
+        let aliases = ep.aliases();
+        if !aliases.is_empty() {
+            // The docker CLI keys the default network's endpoint `default`, as its mode; the
+            // engine refuses aliases there, and on networks the container is not on.
+            let net = match net.as_str() {
+                "default" => berth_engine::network::DEFAULT_NETWORK.to_owned(),
+                _ => net.clone(),
+            };
+            network_aliases.insert(net, aliases);
+        }
         if let Some(ip) = ep.static_ip()? {
             if !nets.contains(&net) {
                 return Err(ApiError::bad_request(format!(
@@ -218,6 +230,7 @@ pub fn request(name: Option<String>, body: CreateBody) -> ApiResult<(CreateReque
         auto_remove: hc.auto_remove,
         networks: nets,
         static_ips,
+        network_aliases,
         port_bindings: port_specs(&hc.port_bindings.unwrap_or_default())?,
         memory: hc.memory.unwrap_or(0).max(0),
         nano_cpus,
@@ -317,7 +330,7 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) ->
 }
 
 /// Network ids and id prefixes in the request replaced by the networks' names (the static
-/// addresses follow); an unknown network is dockerd's 404.
+/// addresses and the aliases follow); an unknown network is dockerd's 404.
 fn resolve_networks(env: &crate::backend::Env<'_>, host: &mut HostConfig) -> ApiResult<()> {
     for n in host.networks.iter_mut() {
         if matches!(n.as_str(), "host" | "none") {
@@ -331,6 +344,9 @@ fn resolve_networks(env: &crate::backend::Env<'_>, host: &mut HostConfig) -> Api
         if net.name() != n.as_str() {
             if let Some(ip) = host.static_ips.remove(n.as_str()) {
                 host.static_ips.insert(net.name().to_owned(), ip);
+            }
+            if let Some(aliases) = host.network_aliases.remove(n.as_str()) {
+                host.network_aliases.insert(net.name().to_owned(), aliases);
             }
             *n = net.name().to_owned();
         }
@@ -390,6 +406,49 @@ mod tests {
         assert!(e.labels.is_empty(), "labels live in the engine's record");
         assert_eq!(e.exposed_ports, ["80/tcp"]);
         assert_eq!(e.restart_policy["Name"], "always");
+        assert!(r.host.network_aliases.is_empty());
+    }
+
+    #[test]
+    fn endpoint_aliases_become_the_networks_aliases() {
+        // docker run --network app --network-alias db --network-alias db.internal
+        let (r, _) = request(
+            None,
+            body(json!({
+                "Image": "bb", "HostConfig": {"NetworkMode": "app"},
+                "NetworkingConfig": {"EndpointsConfig": {"app": {
+                    "IPAMConfig": null, "Links": null, "Aliases": ["db", "db.internal"]
+                }}}
+            })),
+        )
+        .unwrap();
+        assert_eq!(r.host.networks, ["app"]);
+        assert_eq!(r.host.network_aliases["app"], ["db", "db.internal"]);
+        // docker run --network-alias db: the CLI keys the default network `default`.
+        let (r, _) = request(
+            None,
+            body(json!({
+                "Image": "bb", "HostConfig": {"NetworkMode": "default"},
+                "NetworkingConfig": {"EndpointsConfig": {"default": {"Aliases": ["db"]}}}
+            })),
+        )
+        .unwrap();
+        assert_eq!(r.host.network_aliases["bridge"], ["db"]);
+        let e = berth_engine::container::aliases::validate(&r.host).unwrap_err();
+        assert_eq!(
+            crate::error::ApiError::from_engine(&e.into()).status,
+            StatusCode::BAD_REQUEST
+        );
+        // No or null aliases leave none.
+        let (r, _) = request(
+            None,
+            body(json!({
+                "Image": "bb", "HostConfig": {"NetworkMode": "app"},
+                "NetworkingConfig": {"EndpointsConfig": {"app": {"Aliases": null}}}
+            })),
+        )
+        .unwrap();
+        assert!(r.host.network_aliases.is_empty());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Records in Docker's JSON: the inspect document (`GET /containers/{id}/json`) and the list
 //! summary (`GET /containers/json`), from berth's record plus the API-only settings
-//! ([`super::extra`]). Published ports come from the record's `-p` specs, addresses,
-//! gateways and MACs from the CNI results of its attachments.
+//! ([`super::extra`]). Published ports come from the record's `-p` specs, network aliases
+//! from its `NetworkAliases`, addresses, gateways and MACs from the CNI results of its
+//! attachments.
 
 use std::collections::BTreeMap;
 
+use berth_engine::container::aliases::is_user_network;
 use berth_engine::container::record::{Attachment, ContainerRecord, Status};
 use serde_json::{Value, json};
 
@@ -80,8 +82,8 @@ fn port_bindings(rec: &ContainerRecord) -> Value {
     json!(m)
 }
 
-/// One `Networks` entry from an attachment and its CNI result.
-fn endpoint(name: &str, a: &Attachment) -> Value {
+/// One `Networks` entry from an attachment and its CNI result, with its `Aliases`.
+fn endpoint(name: &str, a: &Attachment, aliases: Value) -> Value {
     let first = a.ip_addresses.first().cloned().unwrap_or_default();
     let (ip, prefix) = first.split_once('/').unwrap_or((&first, "0"));
     let ips = a.result["ips"].as_array().cloned().unwrap_or_default();
@@ -101,22 +103,41 @@ fn endpoint(name: &str, a: &Attachment) -> Value {
         .unwrap_or("")
         .to_owned();
     json!({
-        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": name,
+        "IPAMConfig": null, "Links": null, "Aliases": aliases, "NetworkID": name,
         "EndpointID": format!("{name}-{}", a.if_name), "Gateway": gateway, "IPAddress": ip,
         "IPPrefixLen": prefix.parse::<u32>().unwrap_or(0), "IPv6Gateway": "",
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": null,
     })
 }
 
-/// `NetworkSettings.Networks`: every network of the container, with its addresses while it
-/// runs.
+/// The container's `Aliases` on `network`: the ones it was given and, while it is attached
+/// to a user network, its short id after them (as dockerd adds it); `null` when none.
+fn aliases(rec: &ContainerRecord, network: &str) -> Value {
+    let mut list = rec
+        .host_config
+        .network_aliases
+        .get(network)
+        .cloned()
+        .unwrap_or_default();
+    let attached = rec.network_settings.networks.contains_key(network);
+    if attached && is_user_network(network) && !list.iter().any(|a| a == rec.short_id()) {
+        list.push(rec.short_id().to_owned());
+    }
+    if list.is_empty() {
+        Value::Null
+    } else {
+        json!(list)
+    }
+}
+
+/// `NetworkSettings.Networks`: every network of the container, with its aliases, and its
+/// addresses while it runs.
 fn networks(rec: &ContainerRecord) -> Value {
     let mut m = serde_json::Map::new();
     for n in &rec.host_config.networks {
-        let v = match rec.network_settings.networks.get(n) {
-            Some(a) => endpoint(n, a),
-            None => endpoint(n, &Attachment::default()),
-        };
+        let none = Attachment::default();
+        let a = rec.network_settings.networks.get(n).unwrap_or(&none);
+        let v = endpoint(n, a, aliases(rec, n));
         m.insert(n.clone(), v);
     }
     Value::Object(m)
@@ -160,7 +181,9 @@ fn time_or_zero(t: &str) -> &str {
 pub fn inspect(rec: &ContainerRecord, extra: &Extra) -> Value {
     let argv = &rec.config.cmd;
     let first_net = rec.network_settings.networks.values().next();
-    let main = first_net.map(|a| endpoint("", a)).unwrap_or(json!({}));
+    let main = first_net
+        .map(|a| endpoint("", a, Value::Null))
+        .unwrap_or(json!({}));
     let dir = std::path::Path::new(&rec.log_path)
         .parent()
         .map(|p| p.display().to_string())
@@ -345,5 +368,43 @@ mod tests {
         assert_eq!(s["Ports"][1]["PrivatePort"], 53);
         assert_eq!(s["Ports"].as_array().unwrap().len(), 2);
         assert_eq!(s["SizeRw"], 10);
+        assert!(n["Aliases"].is_null(), "the default bridge has none");
+    }
+
+    #[test]
+    fn aliases_show_with_the_short_id_while_attached_to_a_user_network() {
+        let mut r = rec();
+        r.host_config.networks = vec!["bridge".into(), "app".into(), "db".into()];
+        r.host_config
+            .network_aliases
+            .insert("app".into(), vec!["web".into(), "web.v1".into()]);
+        r.host_config
+            .network_aliases
+            .insert("db".into(), vec!["w".into(), "aaaaaaaaaaaa".into()]);
+        let shown = |r: &ContainerRecord, n: &str| {
+            inspect(r, &Extra::default())["NetworkSettings"]["Networks"][n]["Aliases"].clone()
+        };
+        // Created (not attached): what was given, as dockerd shows it before the start.
+        assert_eq!(shown(&r, "app"), json!(["web", "web.v1"]));
+        assert!(shown(&r, "bridge").is_null());
+        // Attached: the short id follows, once.
+        let eth1 = Attachment {
+            if_name: "eth1".into(),
+            ..Default::default()
+        };
+        r.network_settings
+            .networks
+            .insert("app".into(), eth1.clone());
+        r.network_settings.networks.insert("db".into(), eth1);
+        assert_eq!(shown(&r, "app"), json!(["web", "web.v1", "aaaaaaaaaaaa"]));
+        assert_eq!(shown(&r, "db"), json!(["w", "aaaaaaaaaaaa"]));
+        assert!(shown(&r, "bridge").is_null());
+        r.host_config.network_aliases.clear();
+        assert_eq!(shown(&r, "app"), json!(["aaaaaaaaaaaa"]));
+        let s = summary(&r, &Extra::default(), None, 0);
+        assert_eq!(
+            s["NetworkSettings"]["Networks"]["app"]["Aliases"],
+            json!(["aaaaaaaaaaaa"])
+        );
     }
 }

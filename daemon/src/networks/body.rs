@@ -151,6 +151,9 @@ pub struct EndpointConfig {
     /// Static addresses.
     #[serde(rename = "IPAMConfig")]
     pub ipam_config: Option<EndpointIpam>,
+    /// DNS aliases on the network (`--network-alias`, `--alias`; docker-compose gives the
+    /// service name).
+    pub aliases: Option<Vec<String>>,
 }
 
 /// Static addresses of an endpoint.
@@ -166,6 +169,11 @@ pub struct EndpointIpam {
 }
 
 impl EndpointConfig {
+    /// The aliases asked for (none when `Aliases` is missing or `null`).
+    pub fn aliases(&self) -> Vec<String> {
+        self.aliases.clone().unwrap_or_default()
+    }
+
     /// The static address asked for (IPv4 first), if any; a malformed one is a 400. berth
     /// gives a container one static address per network.
     pub fn static_ip(&self) -> ApiResult<Option<IpAddr>> {
@@ -247,9 +255,27 @@ mod tests {
             serde_json::from_str(r#"{"IPAMConfig":{"IPv4Address":"10.1.0.9"},"Aliases":["x"]}"#)
                 .unwrap();
         assert_eq!(e.static_ip().unwrap(), Some("10.1.0.9".parse().unwrap()));
+        assert_eq!(e.aliases(), ["x"]);
         let e: EndpointConfig =
             serde_json::from_str(r#"{"IPAMConfig":{"IPv4Address":"bad"}}"#).unwrap();
         assert!(e.static_ip().is_err());
         assert_eq!(EndpointConfig::default().static_ip().unwrap(), None);
+        assert!(EndpointConfig::default().aliases().is_empty());
+        let e: EndpointConfig = serde_json::from_str(r#"{"Aliases":null}"#).unwrap();
+        assert!(e.aliases().is_empty());
+    }
+
+    #[test]
+    fn a_connect_body_carries_the_endpoints_aliases() {
+        // As docker-compose 1.29 sends it (the service name and the container's short id).
+        let b: ConnectBody = serde_json::from_str(
+            r#"{"Container":"c1","EndpointConfig":{"Aliases":["web","0123456789ab"],"Links":[]}}"#,
+        )
+        .unwrap();
+        assert_eq!(b.container, "c1");
+        assert_eq!(
+            b.endpoint_config.unwrap().aliases(),
+            ["web", "0123456789ab"]
+        );
     }
 }

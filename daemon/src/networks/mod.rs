@@ -152,13 +152,15 @@ pub async fn remove(app: &Arc<App>, id: &str) -> ApiResult<Reply> {
 /// `POST /networks/{id}/connect`.
 pub async fn connect(app: &Arc<App>, req: hyper::Request<Incoming>, id: &str) -> ApiResult<Reply> {
     let b: body::ConnectBody = reply::read_json(req).await?;
-    let ip = b.endpoint_config.unwrap_or_default().static_ip()?;
+    let endpoint = b.endpoint_config.unwrap_or_default();
+    let ip = endpoint.static_ip()?;
+    let aliases = endpoint.aliases();
     let reference = id.to_owned();
     app.backend
         .run(move |env| {
             let n = find(env, &reference)?;
             let rec = env.resolve(&b.container)?;
-            berth_engine::container::connect::connect(env.eng, &rec.id, n.name(), ip)?;
+            berth_engine::container::connect::connect(env.eng, &rec.id, n.name(), ip, &aliases)?;
             Ok(())
         })
         .await?;

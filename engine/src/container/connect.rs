@@ -1,11 +1,12 @@
 //! `berth net connect|disconnect` (Docker's `network connect|disconnect`): one more network for
-//! a container, or one fewer. The change is kept in the record (`HostConfig.Networks`), so it
-//! holds for later starts too. While the container's networking is up (its netns exists) the
-//! network is also attached or detached now: CNI ADD on the next free `ethN`, or DEL, with the
-//! container's `/etc/hosts` and `NetworkSettings` updated; a created or exited container only
-//! has its record changed. Everything happens under the container's network lock, which the
-//! start and the shim's teardown also take, so the teardown DELs every network attached at
-//! that moment and nothing is attached after it.
+//! a container, or one fewer. The change is kept in the record (`HostConfig.Networks`, with the
+//! network's static address and DNS aliases), so it holds for later starts too. While the
+//! container's networking is up (its netns exists) the network is also attached or detached
+//! now: CNI ADD on the next free `ethN`, or DEL, with the container's `/etc/hosts` and
+//! `NetworkSettings` updated; a created or exited container only has its record changed.
+//! Everything happens under the container's network lock, which the start and the shim's
+//! teardown also take, so the teardown DELs every network attached at that moment and nothing
+//! is attached after it.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -121,16 +122,18 @@ fn ports_network<'a>(store: &NetworkStore, networks: &'a [String]) -> Option<&'a
         .map(String::as_str)
 }
 
-/// Connects the container `id` to `network` (with the static address `ip`, if given). Returns
-/// the attachment when the network was attached now, `None` when only recorded for the next
-/// start.
+/// Connects the container `id` to `network` (with the static address `ip`, if given, and the
+/// DNS `aliases` it has there, `--alias`: a user network only). Returns the attachment when
+/// the network was attached now, `None` when only recorded for the next start.
 pub fn connect(
     eng: &Engine<'_>,
     id: &str,
     network: &str,
     ip: Option<IpAddr>,
+    aliases: &[String],
 ) -> anyhow::Result<Option<Attachment>> {
     check_network(network)?;
+    super::aliases::check("--alias", network, aliases)?;
     let net = eng.networks.get(network)?;
     let _lock = eng.containers.lock_networks(id)?;
     let rec = eng.containers.load(id)?;
@@ -162,6 +165,11 @@ pub fn connect(
                         .static_ips
                         .insert(network.to_owned(), ip.to_string());
                 }
+                if !aliases.is_empty() {
+                    r.host_config
+                        .network_aliases
+                        .insert(network.to_owned(), aliases.to_vec());
+                }
                 if let Some(a) = &attachment {
                     r.network_settings
                         .networks
@@ -178,6 +186,8 @@ pub fn connect(
         return Err(e.into());
     }
     eng.networks.emit(&net, "connect", Some(id));
+    let served = crate::dns::table::serves(&net).is_some();
+    super::lifecycle::sync_dns(eng, attachment.is_some() && served);
     Ok(attachment)
 }
 
@@ -233,6 +243,7 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
     eng.containers.update(id, |r| {
         r.host_config.networks.retain(|n| n != network);
         r.host_config.static_ips.remove(network);
+        r.host_config.network_aliases.remove(network);
         if pos == 0 {
             // `--ip` was the first network's.
             r.host_config.ip = None;
@@ -245,6 +256,7 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
     if let Ok(net) = eng.networks.get(network) {
         eng.networks.emit(&net, "disconnect", Some(id));
     }
+    super::lifecycle::sync_dns(eng, false);
     Ok(())
 }
 
@@ -342,6 +354,7 @@ mod tests {
                 ),
                 netns_dir: run.join("netns"),
                 runtime_root: run.join("runtime"),
+                dns: crate::dns::DnsControl::new(&root, &run),
             }
         }
     }
@@ -365,15 +378,19 @@ mod tests {
             .unwrap();
         let id = rec.id.as_str();
         let ip: IpAddr = "10.89.0.5".parse().unwrap();
-        assert!(connect(&eng, id, "web", Some(ip)).unwrap().is_none());
+        assert!(connect(&eng, id, "web", Some(ip), &[]).unwrap().is_none());
         let r = eng.containers.load(id).unwrap();
         assert_eq!(r.host_config.networks, ["bridge", "web"]);
         assert_eq!(r.host_config.static_ips["web"], "10.89.0.5");
-        let e = connect(&eng, id, "web", None).unwrap_err().to_string();
+        let e = connect(&eng, id, "web", None, &[]).unwrap_err().to_string();
         assert!(e.contains("already connected to network web"), "{e}");
-        let e = connect(&eng, id, "nosuch", None).unwrap_err().to_string();
+        let e = connect(&eng, id, "nosuch", None, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nosuch"), "{e}");
-        let e = connect(&eng, id, "host", None).unwrap_err().to_string();
+        let e = connect(&eng, id, "host", None, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--network host"), "{e}");
         // The first network goes, and the --ip that was its with it.
         disconnect(&eng, id, "bridge", false).unwrap();
@@ -398,8 +415,8 @@ mod tests {
         disconnect(&eng, id, "bridge", true).unwrap();
         // Its ports are the container's: they stay when the network that would carry them
         // goes, for the networks it has at its next start.
-        connect(&eng, id, "web", None).unwrap();
-        connect(&eng, id, "bridge", None).unwrap();
+        connect(&eng, id, "web", None, &[]).unwrap();
+        connect(&eng, id, "bridge", None, &[]).unwrap();
         eng.containers
             .update(id, |r| r.host_config.port_bindings = vec!["8080:80".into()])
             .unwrap();
@@ -410,6 +427,54 @@ mod tests {
         assert!(r.host_config.static_ips.is_empty());
         let e = disconnect(&eng, "0".repeat(64).as_str(), "web", false).unwrap_err();
         assert!(e.to_string().contains("no such container"), "{e}");
+    }
+
+    #[test]
+    fn aliases_are_recorded_with_the_network_and_go_with_it() {
+        let w = World::new();
+        let eng = w.engine();
+        let rec = eng
+            .containers
+            .create(Some("c"), |id, name| ContainerRecord {
+                id,
+                name,
+                host_config: HostConfig {
+                    networks: vec!["bridge".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .unwrap();
+        let id = rec.id.as_str();
+        let aliases = ["db".to_owned(), "db.internal".to_owned()];
+        // The default bridge has no DNS to answer them, and bad names never get in: the record
+        // stays as it was.
+        let e = connect(&eng, id, "bridge", None, &aliases).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("network-scoped aliases are only supported for user-defined networks"),
+            "{e}"
+        );
+        let e = connect(&eng, id, "web", None, &["no_way".to_owned()]).unwrap_err();
+        assert!(e.to_string().contains("invalid --alias \"no_way\""), "{e}");
+        assert_eq!(eng.containers.load(id).unwrap(), rec);
+
+        assert!(connect(&eng, id, "web", None, &aliases).unwrap().is_none());
+        let r = eng.containers.load(id).unwrap();
+        assert_eq!(r.host_config.networks, ["bridge", "web"]);
+        assert_eq!(r.host_config.network_aliases["web"], aliases);
+        assert_eq!(r.host_config.network_aliases.len(), 1);
+        // A refused second connect leaves the first one's aliases.
+        connect(&eng, id, "web", None, &["other".to_owned()]).unwrap_err();
+        let r = eng.containers.load(id).unwrap();
+        assert_eq!(r.host_config.network_aliases["web"], aliases);
+        // They go with the network, and a reconnect without any has none.
+        disconnect(&eng, id, "web", false).unwrap();
+        let r = eng.containers.load(id).unwrap();
+        assert!(r.host_config.network_aliases.is_empty());
+        connect(&eng, id, "web", None, &[]).unwrap();
+        let r = eng.containers.load(id).unwrap();
+        assert!(r.host_config.network_aliases.is_empty());
     }
 
     #[test]

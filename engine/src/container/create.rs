@@ -1,5 +1,5 @@
 //! `berth create` (and the first half of `run`): everything is validated first (image, name,
-//! networks, ports, mounts, capabilities, user), then the record and the writable layer are
+//! networks, network aliases, ports, mounts, capabilities, user), then the record and the writable layer are
 //! made, removing both again if the second fails. Networking is set up at start.
 
 use std::collections::BTreeMap;
@@ -114,6 +114,7 @@ pub fn create(eng: &Engine<'_>, req: &CreateRequest) -> anyhow::Result<Container
         .collect();
     super::tmpfs::validate(&req.host.tmpfs, &targets)?;
     super::dns::validate(&req.host)?;
+    super::aliases::validate(&req.host)?;
     net::validate(&eng.networks, &req.host.networks, &req.host.port_bindings)?;
     spec::capabilities(&req.host)?;
     let host = with_init(&req.host)?;

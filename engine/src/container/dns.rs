@@ -17,14 +17,8 @@ pub fn validate(h: &HostConfig) -> Result<(), ContainerError> {
         }
     }
     for d in &h.dns_search {
-        let ok = d == "."
-            || (!d.is_empty()
-                && d.len() <= 253
-                && d.trim_end_matches('.').split('.').all(|l| {
-                    !l.is_empty()
-                        && l.len() <= 63
-                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                }));
+        let ok =
+            d == "." || (d.len() <= 253 && super::aliases::is_dns_name(d.trim_end_matches('.')));
         if !ok {
             return Err(bad("--dns-search", d, "not a domain name"));
         }

@@ -121,7 +121,9 @@ pub fn made_mount_points() -> Vec<std::path::PathBuf> {
 }
 
 /// Writes `hosts`, `resolv.conf` (with the container's DNS settings, [`super::dns`]) and
-/// `hostname` into `dir`.
+/// `hostname` into `dir`. `resolvers`, when not empty, are the DNS servers of the container's
+/// user networks ([`crate::dns`]): they are its only `nameserver`s (`--dns` servers are
+/// where they forward to, as with Docker's embedded DNS).
 pub fn write_all(
     dir: &Path,
     hostname: &str,
@@ -129,14 +131,21 @@ pub fn write_all(
     addrs: &[IpAddr],
     host_network: bool,
     settings: &super::record::HostConfig,
+    resolvers: &[IpAddr],
 ) -> Result<(), ContainerError> {
-    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let host_resolv = fs::read_to_string(crate::dns::host_resolv_path()).unwrap_or_default();
+    let resolv = if resolvers.is_empty() {
+        super::dns::apply(&resolv_conf(&host_resolv, host_network), settings)
+    } else {
+        let embedded = super::record::HostConfig {
+            dns: resolvers.iter().map(IpAddr::to_string).collect(),
+            ..settings.clone()
+        };
+        super::dns::apply(&host_resolv, &embedded)
+    };
     let files = [
         ("hosts", hosts(hostname, name, addrs)),
-        (
-            "resolv.conf",
-            super::dns::apply(&resolv_conf(&host_resolv, host_network), settings),
-        ),
+        ("resolv.conf", resolv),
         ("hostname", format!("{hostname}\n")),
     ];
     for (file, content) in files {

@@ -34,6 +34,8 @@ pub struct Engine<'a> {
     pub netns_dir: PathBuf,
     /// berth-runtime's state: `<run-root>/runtime`.
     pub runtime_root: PathBuf,
+    /// The DNS server of user networks.
+    pub dns: crate::dns::DnsControl,
 }
 
 impl Engine<'_> {
@@ -160,7 +162,19 @@ pub fn prepare_start(
         return Err(e);
     }
     emit_network_events(eng, &rec.id, &attachments, "connect");
+    sync_dns(
+        eng,
+        !crate::dns::nameservers_for(&eng.networks, rec).is_empty(),
+    );
     Ok(())
+}
+
+/// Tells the DNS server about changed attachments (starting it when `start`). A server that
+/// cannot be reached or started costs the container its names, not its start: warned only.
+pub fn sync_dns(eng: &Engine<'_>, start: bool) {
+    if let Err(e) = eng.dns.sync(start) {
+        tracing::warn!(error = %format!("{e:#}"), "container DNS");
+    }
 }
 
 /// Logs `connect` or `disconnect` of the container `id` for each of its attachments.
@@ -193,7 +207,20 @@ fn write_bundle(
         .flat_map(|a| a.addresses())
         .collect();
     let dir = eng.containers.dir(&rec.id);
-    files::write_all(&dir, &hostname, &rec.name, &addrs, host, &rec.host_config)?;
+    let resolvers = if eng.dns.available() {
+        crate::dns::nameservers_for(&eng.networks, rec)
+    } else {
+        Vec::new()
+    };
+    files::write_all(
+        &dir,
+        &hostname,
+        &rec.name,
+        &addrs,
+        host,
+        &rec.host_config,
+        &resolvers,
+    )?;
     let mut binds: Vec<Bind> = files::ETC_FILES
         .iter()
         .map(|f| Bind {
@@ -292,6 +319,7 @@ pub fn teardown(
         r.network_settings.networks.clear();
         r.network_settings.sandbox_key.clear();
     })?;
+    sync_dns(eng, false);
     match first {
         Some(e) => Err(e),
         None => Ok(rec),

@@ -2,11 +2,13 @@
 //! names they get ([`names`]), the OCI bundle built for the runtime ([`spec`]), the files
 //! bind-mounted into them ([`files`]), the `--init` binary ([`init`]) and the check of the
 //! command behind it ([`command_path`]), their network
-//! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), and the
+//! namespaces and attachments ([`net`], and [`connect`] for `net connect|disconnect`), the
+//! DNS aliases they have on user networks ([`aliases`]), and the
 //! lifecycle steps the CLI and the shim share ([`lifecycle`]), and the process of an exec
 //! ([`exec_process`]), and which images and volumes they use ([`refs`]). Running the process
 //! is left to berth-runtime (driven by the shim, [`crate::shim`]).
 
+pub mod aliases;
 pub mod archive;
 pub mod changes;
 pub mod command_path;
@@ -69,6 +71,12 @@ pub enum ContainerError {
         value: String,
         /// Why it is refused.
         reason: String,
+    },
+    /// `--network-alias`/`--alias` on `host`, `none` or the default `bridge`.
+    #[error("network-scoped aliases are only supported for user-defined networks (not {network})")]
+    AliasNotSupported {
+        /// The network.
+        network: String,
     },
     /// The operation needs another state.
     #[error("container {id} is {status}: cannot {op}")]

@@ -17,5 +17,6 @@ pub fn rename(
     let updated = eng.containers.load(&rec.id)?;
     let old = format!("/{}", rec.name);
     events::emit(eng, &updated, "rename", &[("oldName", &old)]);
+    super::lifecycle::sync_dns(eng, false);
     Ok(updated)
 }

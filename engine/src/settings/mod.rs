@@ -110,6 +110,7 @@ impl Settings {
             invoker: self.invoker(),
             netns_dir: self.netns_dir(),
             runtime_root: self.run_root.join("runtime"),
+            dns: crate::dns::DnsControl::new(&self.root, &self.run_root),
         }
     }
 
