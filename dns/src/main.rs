@@ -1,6 +1,6 @@
 //! `berth-dns`: the DNS server of berth's user networks ([`berth_engine::dns`] says where
 //! it listens and why). The engine starts it as
-//! `berth-dns --root R --run-root R --resolv-conf FILE`; it detaches (setsid), supervises
+//! `berth-dns --root R --run-root R --resolv-conf FILE`; it detaches (forks, setsid), supervises
 //! its serving process ([`supervise`]), prints `ready` once it answers, and ends when the
 //! last container on a served network has gone.
 
@@ -18,6 +18,18 @@ use berth_engine::dns::DnsControl;
 use berth_engine::settings::{DEFAULT_ROOT, DEFAULT_RUN_ROOT};
 
 fn main() -> ExitCode {
+    // Detach: the process the engine started exits at once (its starter collects it, so
+    // neither a CLI nor berthd is left with a zombie), the child carries on in a session of
+    // its own, adopted by init. The starter's pipe stays open until the server says ready.
+    // SAFETY: nothing has started a thread yet.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return ExitCode::SUCCESS,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            eprintln!("berth-dns: fork: {e}");
+            return ExitCode::from(supervise::EXIT_FATAL as u8);
+        }
+    }
     let _ = nix::unistd::setsid();
     let code = match run() {
         Ok(c) => c,

@@ -51,6 +51,7 @@ struct Shared {
     forwards: Arc<Semaphore>,
     tcp_clients: Arc<Semaphore>,
     listeners: Mutex<HashMap<ListenKey, Vec<JoinHandle<()>>>>,
+    upstreams: forward::Upstreams,
 }
 
 impl Shared {
@@ -96,6 +97,7 @@ async fn serve(ctl: DnsControl, resolv: PathBuf) -> anyhow::Result<()> {
         forwards: Arc::new(Semaphore::new(MAX_FORWARDS)),
         tcp_clients: Arc::new(Semaphore::new(MAX_TCP)),
         listeners: Mutex::new(HashMap::new()),
+        upstreams: forward::Upstreams::default(),
     });
     let table = shared.load()?;
     shared.set_table(table);
@@ -257,10 +259,10 @@ async fn serve_udp(sock: Arc<UdpSocket>, net: String, shared: Arc<Shared>) {
                     }
                     continue;
                 };
-                let (sock, query) = (sock.clone(), packet.to_vec());
+                let (sock, query, shared) = (sock.clone(), packet.to_vec(), shared.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let reply = match forward::forward(&query, &ups, false).await {
+                    let reply = match shared.upstreams.forward(&query, &ups).await {
                         Some(r) => Some(r),
                         None => answer::servfail(&query),
                     };
@@ -302,7 +304,7 @@ async fn tcp_client(mut conn: TcpStream, from: SocketAddr, net: &str, shared: &S
             Reply::Drop => return,
             Reply::Forward => {
                 let ups = table.upstreams(idx, from.ip()).to_vec();
-                match forward::forward(&query, &ups, true).await {
+                match forward::forward_tcp(&query, &ups).await {
                     Some(r) => Some(r),
                     None => answer::servfail(&query),
                 }

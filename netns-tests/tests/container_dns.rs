@@ -310,4 +310,22 @@ fn docker_run_reaches_another_container_by_name_through_berthd() {
     assert_eq!(got, "hello-from-web\n");
     d.docker_ok(&["rm", "-f", "web"]);
     d.docker_ok(&["network", "rm", "n"]);
+    // berthd started the DNS server; once it is gone, berthd holds no zombie of it.
+    let run_root = w.b.run.path().display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dns_processes(&run_root) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(dns_processes(&run_root), 0);
+    std::thread::sleep(Duration::from_millis(100));
+    let zombies = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.first() == Some(&"Z") && f.get(1) == Some(&d.pid().to_string().as_str())
+        })
+        .count();
+    assert_eq!(zombies, 0);
 }

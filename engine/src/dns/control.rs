@@ -142,10 +142,11 @@ impl DnsControl {
         if let Some(out) = child.stdout.take() {
             BufReader::new(out).read_line(&mut line)?;
         }
+        // The started process forks the supervisor off and exits at once: collect it.
+        let _ = child.wait();
         if line.trim() == "ready" {
             return Ok(());
         }
-        let _ = child.wait();
         let mut log = String::new();
         if let Ok(mut f) = File::open(self.log_path()) {
             let _ = f.read_to_string(&mut log);
