@@ -109,8 +109,8 @@ async fn serve(ctl: DnsControl, resolv: PathBuf) -> anyhow::Result<()> {
     apply_listeners(&shared).await;
     let mut out = std::io::stdout();
     let _ = out.write_all(b"ready\n").and_then(|()| out.flush());
-    if shared.table().is_empty() {
-        stop_if_unused(&shared).await?;
+    if shared.table().is_empty() && stop_if_unused(&shared).await? {
+        return Ok(());
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let reloading = Arc::new(Mutex::new(()));
@@ -148,7 +148,11 @@ async fn control_conn(conn: UnixStream, shared: Arc<Shared>, reloading: Arc<Mute
             }
         }
         apply_listeners(&shared).await;
-        let stopping = shared.table().is_empty() && stop_if_unused(&shared).await.is_ok();
+        let stopping = shared.table().is_empty()
+            && stop_if_unused(&shared).await.unwrap_or_else(|e| {
+                eprintln!("berth-dns: stop: {e:#}");
+                false
+            });
         let _ = wr.write_all(b"ok\n").await;
         if stopping {
             let _ = wr.shutdown().await;
@@ -158,9 +162,9 @@ async fn control_conn(conn: UnixStream, shared: Arc<Shared>, reloading: Arc<Mute
 }
 
 /// With no container left: under the spawn lock (no start can come between), one last
-/// look; still nothing, the control socket goes and the process ends. Returns when it
-/// stays, with the table that made it stay in place.
-async fn stop_if_unused(shared: &Arc<Shared>) -> anyhow::Result<()> {
+/// look. Still nothing: the control socket goes, the lock stays held and `true` says the
+/// process is to end now. Else the table that made it stay is put in place.
+async fn stop_if_unused(shared: &Arc<Shared>) -> anyhow::Result<bool> {
     let s = shared.clone();
     let last = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Table>> {
         let lock = berth_engine::dns::lock(&s.ctl.spawn_lock_path(), FlockArg::LockExclusive)?;
@@ -175,11 +179,11 @@ async fn stop_if_unused(shared: &Arc<Shared>) -> anyhow::Result<()> {
     })
     .await??;
     match last {
-        None => std::process::exit(0),
+        None => Ok(true),
         Some(t) => {
             shared.set_table(t);
             apply_listeners(shared).await;
-            Ok(())
+            Ok(false)
         }
     }
 }

@@ -2,7 +2,29 @@ use super::*;
 use berth_engine::container::record::{Attachment, ContainerRecord};
 use berth_engine::network::{CreateRequest, NetworkStore};
 
-fn table() -> Table {
+/// A container on network `web` at `10.89.0.N` with the alias `many`.
+fn member(n: u8, name: &str) -> ContainerRecord {
+    let mut r = ContainerRecord {
+        id: format!("{n:064}"),
+        name: name.into(),
+        ..Default::default()
+    };
+    r.network_settings.networks.insert(
+        "web".into(),
+        Attachment {
+            if_name: "eth0".into(),
+            ip_addresses: vec![format!("10.89.0.{n}/24")],
+            result: serde_json::Value::Null,
+        },
+    );
+    r.host_config
+        .network_aliases
+        .insert("web".into(), vec!["many".into()]);
+    r
+}
+
+/// The table of `recs` on one network `web` (10.89.0.0/24), forwarding to 192.0.2.53.
+fn table_of(recs: &[ContainerRecord]) -> Table {
     let d = tempfile::tempdir().unwrap();
     let store = NetworkStore::new(d.path(), Vec::new());
     store
@@ -12,27 +34,12 @@ fn table() -> Table {
             d.path(),
         )
         .unwrap();
-    let mut recs = Vec::new();
-    for (i, name) in ["a", "b"].into_iter().enumerate() {
-        let mut r = ContainerRecord {
-            id: format!("{}{}", i, "c".repeat(63)),
-            name: name.into(),
-            ..Default::default()
-        };
-        r.network_settings.networks.insert(
-            "web".into(),
-            Attachment {
-                if_name: "eth0".into(),
-                ip_addresses: vec![format!("10.89.0.{}/24", i + 2)],
-                result: serde_json::Value::Null,
-            },
-        );
-        r.host_config
-            .network_aliases
-            .insert("web".into(), vec!["many".into()]);
-        recs.push(r);
-    }
-    Table::build(&recs, &store.list().unwrap(), "nameserver 192.0.2.53\n")
+    Table::build(recs, &store.list().unwrap(), "nameserver 192.0.2.53\n")
+}
+
+/// `a` at 10.89.0.2 and `b` at 10.89.0.3.
+fn table() -> Table {
+    table_of(&[member(2, "a"), member(3, "b")])
 }
 
 fn query(name: &str, t: RecordType, edns: bool) -> Vec<u8> {
@@ -133,36 +140,8 @@ fn malformed_packets_get_formerr_or_nothing() {
 #[test]
 fn long_udp_answers_are_truncated_unless_edns_or_tcp_allows_them() {
     // 40 containers share the alias `many`: 40 A records do not fit in 512 bytes.
-    let d = tempfile::tempdir().unwrap();
-    let store = NetworkStore::new(d.path(), Vec::new());
-    store
-        .create(
-            CreateRequest::bridge("web", &["10.89.0.0/24"]),
-            d.path(),
-            d.path(),
-        )
-        .unwrap();
-    let recs: Vec<ContainerRecord> = (0..40)
-        .map(|i| {
-            let mut r = ContainerRecord {
-                id: format!("{i:064}"),
-                name: format!("c{i}"),
-                ..Default::default()
-            };
-            r.network_settings.networks.insert(
-                "web".into(),
-                Attachment {
-                    ip_addresses: vec![format!("10.89.0.{}/24", i + 10)],
-                    ..Default::default()
-                },
-            );
-            r.host_config
-                .network_aliases
-                .insert("web".into(), vec!["many".into()]);
-            r
-        })
-        .collect();
-    let t = Table::build(&recs, &store.list().unwrap(), "");
+    let recs: Vec<ContainerRecord> = (10..50).map(|n| member(n, &format!("c{n}"))).collect();
+    let t = table_of(&recs);
     let q = query("many.", RecordType::A, false);
     let m = ask(&t, &q, true);
     assert!(m.truncated() && m.answers().is_empty());

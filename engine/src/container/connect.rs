@@ -359,23 +359,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stopped_containers_networks_change_in_its_record() {
-        let w = World::new();
-        let eng = w.engine();
-        let rec = eng
-            .containers
+    /// A created container `c` on the default `bridge` (with `--ip`, if given).
+    fn created(eng: &Engine<'_>, ip: Option<&str>) -> ContainerRecord {
+        eng.containers
             .create(Some("c"), |id, name| ContainerRecord {
                 id,
                 name,
                 host_config: HostConfig {
                     networks: vec!["bridge".into()],
-                    ip: Some("10.88.0.9".into()),
+                    ip: ip.map(str::to_owned),
                     ..Default::default()
                 },
                 ..Default::default()
             })
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_stopped_containers_networks_change_in_its_record() {
+        let w = World::new();
+        let eng = w.engine();
+        let rec = created(&eng, Some("10.88.0.9"));
         let id = rec.id.as_str();
         let ip: IpAddr = "10.89.0.5".parse().unwrap();
         assert!(connect(&eng, id, "web", Some(ip), &[]).unwrap().is_none());
@@ -433,18 +437,7 @@ mod tests {
     fn aliases_are_recorded_with_the_network_and_go_with_it() {
         let w = World::new();
         let eng = w.engine();
-        let rec = eng
-            .containers
-            .create(Some("c"), |id, name| ContainerRecord {
-                id,
-                name,
-                host_config: HostConfig {
-                    networks: vec!["bridge".into()],
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .unwrap();
+        let rec = created(&eng, None);
         let id = rec.id.as_str();
         let aliases = ["db".to_owned(), "db.internal".to_owned()];
         // The default bridge has no DNS to answer them, and bad names never get in: the record

@@ -149,11 +149,18 @@ pub fn prepare_start(
         .unwrap_or_default();
     rec.network_settings.networks = attachments.iter().cloned().collect();
     let settings = rec.network_settings.clone();
-    let written = write_bundle(eng, rec, &rootfs, netns, host, console_size).and_then(|()| {
-        eng.containers
-            .update(&rec.id, |r| r.network_settings = settings)
-            .map_err(Into::into)
-    });
+    // The DNS servers of its user networks, when berth-dns is there to answer.
+    let resolvers = if eng.dns.available() {
+        crate::dns::nameservers_for(&eng.networks, rec)
+    } else {
+        Vec::new()
+    };
+    let written =
+        write_bundle(eng, rec, &rootfs, netns, host, &resolvers, console_size).and_then(|()| {
+            eng.containers
+                .update(&rec.id, |r| r.network_settings = settings)
+                .map_err(Into::into)
+        });
     if let Err(e) = written {
         if let Some(e2) = net::disconnect(&eng.net(), &rec.id, &attachments) {
             tracing::warn!(error = %format!("{e2:#}"), "undo networking");
@@ -162,10 +169,7 @@ pub fn prepare_start(
         return Err(e);
     }
     emit_network_events(eng, &rec.id, &attachments, "connect");
-    sync_dns(
-        eng,
-        !crate::dns::nameservers_for(&eng.networks, rec).is_empty(),
-    );
+    sync_dns(eng, !resolvers.is_empty());
     Ok(())
 }
 
@@ -197,6 +201,7 @@ fn write_bundle(
     rootfs: &Path,
     netns: Option<PathBuf>,
     host: bool,
+    resolvers: &[IpAddr],
     console_size: Option<(u16, u16)>,
 ) -> anyhow::Result<()> {
     let hostname = rec.hostname().to_owned();
@@ -207,11 +212,6 @@ fn write_bundle(
         .flat_map(|a| a.addresses())
         .collect();
     let dir = eng.containers.dir(&rec.id);
-    let resolvers = if eng.dns.available() {
-        crate::dns::nameservers_for(&eng.networks, rec)
-    } else {
-        Vec::new()
-    };
     files::write_all(
         &dir,
         &hostname,
@@ -219,7 +219,7 @@ fn write_bundle(
         &addrs,
         host,
         &rec.host_config,
-        &resolvers,
+        resolvers,
     )?;
     let mut binds: Vec<Bind> = files::ETC_FILES
         .iter()
