@@ -111,6 +111,14 @@ pub enum Command {
     Rmi(image::rm::Args),
     /// Show the history of an image
     History(image::history::Args),
+    /// Download an image from a registry
+    Pull(image::pull::Args),
+    /// Upload an image to a registry
+    Push(image::push::Args),
+    /// Log in to a registry
+    Login(image::login::LoginArgs),
+    /// Log out from a registry
+    Logout(image::login::LogoutArgs),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -183,6 +191,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(a) => image::tag::run(a, &ctx),
         Command::Rmi(a) => image::rm::run(a, &ctx),
         Command::History(a) => image::history::run(a, &ctx),
+        Command::Pull(a) => image::pull::run(a, &ctx),
+        Command::Push(a) => image::push::run(a, &ctx),
+        Command::Login(a) => image::login::login(a),
+        Command::Logout(a) => image::login::logout(a),
         Command::Image(c) => image::run(c, &ctx),
         Command::Volume(c) => volume::run(c, &ctx),
         Command::System(c) => system::run(c, &ctx),

@@ -15,6 +15,7 @@ pub mod image;
 
 pub mod ids;
 pub mod network;
+pub mod registry;
 pub mod report;
 pub mod settings;
 pub mod shim;

@@ -8,7 +8,9 @@ pub mod build;
 pub mod cni;
 pub mod daemon;
 pub mod dns_upstream;
+pub mod fault_proxy;
 pub mod fw_world;
+pub mod registry;
 pub mod tcp;
 
 use std::path::{Path, PathBuf};

@@ -4,13 +4,12 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use berth_core::netns::Netns;
 
 /// Runs `f` on a new thread that entered `ns`'s network namespace.
-fn spawn_in<T: Send + 'static>(
+pub fn spawn_in<T: Send + 'static>(
     ns: &Netns,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::thread::JoinHandle<T> {
@@ -27,18 +26,18 @@ pub struct Server {
     pub addr: SocketAddr,
 }
 
+/// A listener bound to `addr` inside `ns` (a socket stays in the netns it was made in).
+pub fn listen_in(ns: &Netns, addr: SocketAddr) -> TcpListener {
+    spawn_in(ns, move || TcpListener::bind(addr))
+        .join()
+        .expect("bind thread")
+        .unwrap_or_else(|e| panic!("listen on {addr}: {e}"))
+}
+
 /// Starts a [`Server`] on `addr` inside `ns`. It lives until the test process ends.
 pub fn serve(ns: &Netns, addr: SocketAddr) -> Server {
-    let (tx, rx) = mpsc::channel();
-    spawn_in(ns, move || {
-        let listener = match TcpListener::bind(addr) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        let _ = tx.send(Ok(()));
+    let listener = listen_in(ns, addr);
+    std::thread::spawn(move || {
         for mut conn in listener.incoming().flatten() {
             let peer = conn
                 .peer_addr()
@@ -47,9 +46,6 @@ pub fn serve(ns: &Netns, addr: SocketAddr) -> Server {
             let _ = writeln!(conn, "{peer}");
         }
     });
-    rx.recv()
-        .expect("server thread")
-        .unwrap_or_else(|e| panic!("listen on {addr}: {e}"));
     Server { addr }
 }
 

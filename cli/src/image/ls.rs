@@ -26,6 +26,9 @@ pub struct Args {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
 }
 
 /// One image row in docker's `--format json` shape (every value a string).
@@ -89,7 +92,7 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
                         containers: "N/A".into(),
                         created_at: human::go_time(r.created.as_deref()),
                         created_since: human::ago(r.created.as_deref(), now),
-                        digest: "<none>".into(),
+                        digest: r.digest.clone().unwrap_or_else(|| "<none>".into()),
                         id: id(r),
                         repository: r.repository.clone(),
                         shared_size: "N/A".into(),
@@ -105,17 +108,24 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
-                    vec![
-                        r.repository.clone(),
-                        r.tag.clone(),
+                    let mut cols = vec![r.repository.clone(), r.tag.clone()];
+                    if args.digests {
+                        cols.push(r.digest.clone().unwrap_or_else(|| "<none>".into()));
+                    }
+                    cols.extend([
                         id(r),
                         human::ago(r.created.as_deref(), now),
                         human::size(r.size, 3),
-                    ]
+                    ]);
+                    cols
                 })
                 .collect();
-            let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
-            write_table(&mut out, &header, &table)?;
+            let header: &[&str] = if args.digests {
+                &["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+            } else {
+                &["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
+            };
+            write_table(&mut out, header, &table)?;
         }
     }
     Ok(())

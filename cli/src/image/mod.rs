@@ -5,8 +5,13 @@ pub mod history;
 pub mod import;
 pub mod inspect;
 pub mod load;
+pub mod login;
 pub mod ls;
+pub mod progress;
 pub mod prune;
+pub mod pull;
+pub mod push;
+pub mod registry_args;
 pub mod rm;
 pub mod save;
 pub mod tag;
@@ -36,6 +41,10 @@ pub enum ImageCommand {
     History(history::Args),
     /// Remove unused images
     Prune(prune::Args),
+    /// Download an image from a registry
+    Pull(pull::Args),
+    /// Upload an image to a registry
+    Push(push::Args),
 }
 
 /// Runs `berth image COMMAND`.
@@ -50,5 +59,7 @@ pub fn run(cmd: ImageCommand, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
         ImageCommand::Inspect(a) => inspect::run(a, ctx),
         ImageCommand::History(a) => history::run(a, ctx),
         ImageCommand::Prune(a) => prune::run(a, ctx),
+        ImageCommand::Pull(a) => pull::run(a, ctx),
+        ImageCommand::Push(a) => push::run(a, ctx),
     }
 }

@@ -29,7 +29,7 @@ pub async fn inspect(app: &Arc<App>, name: &str) -> ApiResult<Reply> {
                 .and_then(|h| h.comment().clone())
                 .unwrap_or_default();
             Ok(json!({
-                "Id": i.id.to_string(), "RepoTags": i.repo_tags, "RepoDigests": [],
+                "Id": i.id.to_string(), "RepoTags": i.repo_tags, "RepoDigests": i.repo_digests,
                 "Parent": "", "Comment": comment, "Created": i.created.unwrap_or_default(),
                 "DockerVersion": "", "Author": c.author().clone().unwrap_or_default(),
                 "Config": serde_json::to_value(c.config()).unwrap_or(Value::Null),

@@ -23,10 +23,13 @@ pub fn summary(i: &ListedImage) -> Value {
         .as_deref()
         .and_then(berth_engine::clock::parse_rfc3339)
         .unwrap_or(0);
-    let (tags, digests) = match i.tags.is_empty() {
+    let (tags, mut digests) = match i.tags.is_empty() {
         true => (json!(["<none>:<none>"]), json!(["<none>@<none>"])),
         false => (json!(i.tags), Value::Null),
     };
+    if !i.repo_digests.is_empty() {
+        digests = json!(i.repo_digests);
+    }
     let labels = match i.labels.is_empty() {
         true => Value::Null,
         false => json!(i.labels),
@@ -73,6 +76,7 @@ mod tests {
             created: Some("1970-01-01T00:01:00Z".into()),
             size: 7,
             labels: Default::default(),
+            repo_digests: vec![],
         };
         let s = summary(&i);
         assert_eq!(s["RepoTags"], json!(["<none>:<none>"]));
@@ -89,5 +93,10 @@ mod tests {
         assert!(s["RepoDigests"].is_null());
         assert_eq!(s["Labels"]["a"], "b");
         assert_eq!(s["Containers"], -1);
+        i.repo_digests = vec!["localhost:5000/bb@sha256:00".into()];
+        assert_eq!(
+            summary(&i)["RepoDigests"],
+            json!(["localhost:5000/bb@sha256:00"])
+        );
     }
 }

@@ -41,6 +41,41 @@ impl BlobStore {
         NamedTempFile::new_in(&self.tmp).map_err(ImageError::io("create temp file in", &self.tmp))
     }
 
+    /// A temp file named `<prefix>.<random>`, for a writer that holds a lock on `prefix` and
+    /// so may remove the leftovers of a killed writer with [`Self::remove_temp_files`].
+    pub fn temp_file_for(&self, prefix: &str) -> Result<NamedTempFile, ImageError> {
+        tempfile::Builder::new()
+            .prefix(&format!("{prefix}."))
+            .tempfile_in(&self.tmp)
+            .map_err(ImageError::io("create temp file in", &self.tmp))
+    }
+
+    /// Removes the temp files named `<prefix>.*` (see [`Self::temp_file_for`]).
+    pub fn remove_temp_files(&self, prefix: &str) -> Result<(), ImageError> {
+        let rd = fs::read_dir(&self.tmp).map_err(ImageError::io("list", &self.tmp))?;
+        let start = format!("{prefix}.");
+        for e in rd.flatten() {
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&start))
+            {
+                self.remove_path(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_path(&self, p: &Path) -> Result<(), ImageError> {
+        match fs::remove_file(p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ImageError::Io {
+                op: "remove temp file",
+                path: p.to_owned(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Streams `src` into the store. With `expected`, a mismatch is refused and nothing is kept.
     pub fn put_reader(
         &self,

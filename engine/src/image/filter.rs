@@ -40,6 +40,8 @@ pub struct ListedImage {
     pub size: u64,
     /// The labels of its config.
     pub labels: BTreeMap<String, String>,
+    /// `REPO@sha256:...` of its registry copies.
+    pub repo_digests: Vec<String>,
 }
 
 /// A pattern that is not one Go's `path.Match` accepts.
@@ -101,6 +103,7 @@ impl ImageStore {
                 created: rec.created.clone(),
                 size: rec.size,
                 labels,
+                repo_digests: rec.repo_digests.clone(),
             });
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.created.as_deref().and_then(parse_rfc3339_nanos)));

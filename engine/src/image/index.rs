@@ -28,6 +28,26 @@ pub struct ImageRecord {
     pub created: Option<String>,
     /// Bytes of regular-file content in all layers.
     pub size: u64,
+    /// `REPO@sha256:...` of each registry manifest this image was pulled as or pushed to
+    /// (inspect's `RepoDigests`, `images --digests`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_digests: Vec<String>,
+}
+
+/// Where a layer is known to exist in a registry in compressed form, so a push to that
+/// registry can reuse it (HEAD, or a cross-repository mount) instead of uploading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerSource {
+    /// The registry, as written in references (`localhost:5000`).
+    pub registry: String,
+    /// The repository in it.
+    pub repository: String,
+    /// The blob's digest (of the compressed bytes).
+    pub digest: Digest,
+    /// The blob's media type.
+    pub media_type: String,
+    /// The blob's size.
+    pub size: u64,
 }
 
 /// The whole index file.
@@ -36,6 +56,9 @@ pub(crate) struct IndexState {
     pub images: BTreeMap<Digest, ImageRecord>,
     /// `repo:tag` -> image id.
     pub tags: BTreeMap<String, Digest>,
+    /// diff id -> registry blobs holding that layer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layer_sources: BTreeMap<Digest, Vec<LayerSource>>,
 }
 
 impl IndexState {

@@ -17,6 +17,8 @@ pub struct ImageInspect {
     pub manifest_digest: Digest,
     /// `repo:tag` names.
     pub repo_tags: Vec<String>,
+    /// `repo@sha256:...` of the registry copies it was pulled as or pushed to.
+    pub repo_digests: Vec<String>,
     /// Creation time, RFC 3339.
     pub created: Option<String>,
     /// Bytes of regular-file content in all layers.
@@ -55,6 +57,7 @@ impl ImageStore {
             id: id.clone(),
             manifest_digest: rec.manifest.clone(),
             repo_tags: state.tags_of(&id).iter().map(ToString::to_string).collect(),
+            repo_digests: rec.repo_digests.clone(),
             created: rec.created.clone(),
             size: rec.size,
             layers: rec.layers.clone(),

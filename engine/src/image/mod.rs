@@ -20,11 +20,12 @@ mod store;
 
 pub use archive_load::LoadedImage;
 pub use error::ImageError;
-pub use index::ImageRecord;
+pub use index::{ImageRecord, LayerSource};
 pub use inspect::{HistoryEntry, ImageInspect};
 pub use prune::{PruneFilter, PruneReport};
 pub use reference::{DEFAULT_TAG, ImageRef};
 pub use remove::{ImageUser, Removal, RemoveEvent, UserLookup, is_id_prefix};
+pub(crate) use store::parse_diff_ids as parse_diff_ids_of;
 pub use store::{ImageOptions, ImageStore, ImageSummary, StoredLayer};
 
 #[cfg(test)]

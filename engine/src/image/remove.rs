@@ -128,6 +128,17 @@ impl ImageStore {
     }
 }
 
+impl ImageStore {
+    /// Deletes those of `blobs` that no image references (what a failed pull stored).
+    pub fn remove_blobs_unless_referenced(&self, blobs: &[Digest]) -> Result<(), ImageError> {
+        let live = referenced_blobs(&self.index.read()?);
+        for d in blobs.iter().filter(|d| !live.contains(*d)) {
+            self.blobs.remove(d)?;
+        }
+        Ok(())
+    }
+}
+
 /// Removes the tag `name` of `id`; see [`ImageStore::remove_with`].
 fn untag_by_ref(
     s: &mut IndexState,

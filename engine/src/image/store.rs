@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::blob::BlobStore;
 use super::compress::decompressed;
 use super::index::{Index, IndexState};
-use super::{ImageError, ImageRecord, ImageRef};
+use super::{ImageError, ImageRecord, ImageRef, LayerSource};
 use crate::clock::now_rfc3339;
 use crate::digest::Digest;
 
@@ -60,6 +60,8 @@ pub struct ImageSummary {
     pub created: Option<String>,
     /// Bytes of regular-file content in all layers.
     pub size: u64,
+    /// The registry manifest digest of this repository's copy, if it was pulled or pushed.
+    pub digest: Option<String>,
 }
 
 /// Content-addressed image store rooted at `<root>/images`.
@@ -265,8 +267,13 @@ impl ImageStore {
             layer_sizes: layers.iter().map(|l| l.content_size).collect(),
             created: config.created().clone(),
             size: layers.iter().map(|l| l.content_size).sum(),
+            repo_digests: Vec::new(),
         };
         self.index.update(|s| {
+            let mut record = record;
+            if let Some(old) = s.images.get(&id) {
+                record.repo_digests = old.repo_digests.clone();
+            }
             s.images.insert(id.clone(), record);
             for t in &tags {
                 s.tags.insert(t.to_string(), id.clone());
@@ -327,9 +334,27 @@ impl ImageStore {
                 id: rec.id.clone(),
                 created: rec.created.clone(),
                 size: rec.size,
+                digest: rec
+                    .repo_digests
+                    .iter()
+                    .find_map(|d| d.strip_prefix(repository)?.strip_prefix('@'))
+                    .map(str::to_owned),
             };
-            if tags.is_empty() {
+            let by_digest_only: Vec<(&str, &str)> = rec
+                .repo_digests
+                .iter()
+                .filter_map(|d| d.split_once('@'))
+                .collect();
+            if tags.is_empty() && by_digest_only.is_empty() {
                 rows.push(row("<none>", "<none>"));
+            } else if tags.is_empty() {
+                // Pulled by digest only: one row per repository, as `docker images` shows.
+                for (repo, digest) in by_digest_only {
+                    rows.push(ImageSummary {
+                        digest: Some(digest.to_owned()),
+                        ..row(repo, "<none>")
+                    });
+                }
             }
             rows.extend(tags.iter().map(|t| row(t.repository(), t.tag())));
         }
@@ -351,6 +376,49 @@ impl ImageStore {
         })?;
         self.emit("tag", &id, Some(&target.to_string()));
         Ok(id)
+    }
+
+    /// Records that image `id` is `repo_digest` (`REPO@sha256:...`) in a registry, replacing
+    /// an older digest of the same repository, and where its layers live there.
+    pub fn record_registry_copy(
+        &self,
+        id: &Digest,
+        repo_digest: &str,
+        sources: &[(Digest, LayerSource)],
+    ) -> Result<(), ImageError> {
+        let repo = repo_digest.split('@').next().unwrap_or(repo_digest);
+        self.index.update(|s| {
+            let rec = s
+                .images
+                .get_mut(id)
+                .ok_or_else(|| ImageError::NotFound(id.to_string()))?;
+            rec.repo_digests
+                .retain(|d| d.split('@').next() != Some(repo));
+            rec.repo_digests.push(repo_digest.to_owned());
+            for (diff_id, src) in sources {
+                let list = s.layer_sources.entry(diff_id.clone()).or_default();
+                list.retain(|x| !(x.registry == src.registry && x.digest == src.digest));
+                list.insert(0, src.clone());
+                list.truncate(8);
+            }
+            Ok(())
+        })
+    }
+
+    /// Registry blobs known to hold the layer `diff_id`, most recent first.
+    pub fn layer_sources(&self, diff_id: &Digest) -> Result<Vec<LayerSource>, ImageError> {
+        Ok(self
+            .index
+            .read()?
+            .layer_sources
+            .get(diff_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The store's directory (`<root>/images`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub(super) fn read_state(&self) -> Result<IndexState, ImageError> {

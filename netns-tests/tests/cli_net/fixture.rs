@@ -38,8 +38,14 @@ impl Berth {
 
     /// The command, not started: `nsenter --net=<host> berth ARGS` with the roots set.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_in(self.host.path(), args)
+    }
+
+    /// [`Self::command`] in another network namespace (e.g. a second berth on the same
+    /// host).
+    pub fn command_in(&self, netns: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.host.path().display()))
+        cmd.arg(format!("--net={}", netns.display()))
             .arg("--")
             .arg(&self.bin)
             .args(args)
