@@ -7,6 +7,7 @@ use berth_engine::container::archive::ArchiveError;
 use berth_engine::container::connect::ConnectError;
 use berth_engine::image::ImageError;
 use berth_engine::network::NetworkError;
+use berth_engine::registry::RegistryError;
 use berth_engine::store::StoreError;
 use berth_engine::volume::VolumeError;
 use hyper::StatusCode;
@@ -77,6 +78,9 @@ impl ApiError {
                     return a;
                 }
             }
+            if let Some(r) = cause.downcast_ref::<RegistryError>() {
+                return Self::from_registry(r);
+            }
             if let Some(n) = cause.downcast_ref::<NetworkError>() {
                 return match n {
                     NetworkError::NotFound { .. } => Self::not_found(n.to_string()),
@@ -120,6 +124,24 @@ impl ApiError {
             ContainerError::BadState { .. } => Self::conflict(e.to_string()),
             _ => return None,
         })
+    }
+
+    fn from_registry(e: &RegistryError) -> Self {
+        let text = e.to_string();
+        match e {
+            RegistryError::Reference { .. } | RegistryError::NoPlatform { .. } => {
+                Self::bad_request(text)
+            }
+            RegistryError::Unauthorized { .. } => Self::new(StatusCode::UNAUTHORIZED, text),
+            RegistryError::Image(i) => Self::from_image(i).unwrap_or_else(|| Self::internal(text)),
+            _ if text.contains("manifest unknown") || text.contains("name unknown") => {
+                Self::not_found(text)
+            }
+            _ if text.contains("unauthorized") || text.contains("denied") => {
+                Self::new(StatusCode::UNAUTHORIZED, text)
+            }
+            _ => Self::internal(text),
+        }
     }
 
     fn from_image(e: &ImageError) -> Option<Self> {

@@ -60,6 +60,15 @@ struct Cli {
     /// CNI plugin directories, ':'-separated [default: berthd's directory, then /opt/cni/bin]
     #[arg(long = "cni-path", env = "BERTH_CNI_PATH", value_delimiter = ':')]
     cni_path: Vec<PathBuf>,
+    /// A registry (HOST[:PORT]) that may be reached over plain HTTP (repeatable; loopback
+    /// registries always may)
+    #[arg(
+        long = "insecure-registry",
+        env = "BERTH_INSECURE_REGISTRIES",
+        value_delimiter = ',',
+        value_name = "HOST[:PORT]"
+    )]
+    insecure_registries: Vec<String>,
     /// Log level on stderr (error, warn, info, debug, trace)
     #[arg(long = "log-level", env = "BERTH_LOG", default_value = "info")]
     log_level: String,
@@ -120,12 +129,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .context("start the async runtime")?;
+    let mut registry = berth_engine::registry::RegistryOptions::from_env();
+    registry
+        .insecure
+        .extend(cli.insecure_registries.iter().cloned());
     rt.block_on(async move {
         let listeners = listen::bind_all(&addrs)?;
         let app = Arc::new(router::App {
             backend: backend::Backend::new(cli.root, cli.run_root, cli.cni_path)?,
             hub: Arc::default(),
             exe: std::env::current_exe().context("find berthd's own executable")?,
+            registry,
         });
         tokio::spawn(app.backend.reaper().run());
         tokio::spawn(memory::trim_periodically());

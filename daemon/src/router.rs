@@ -23,6 +23,8 @@ pub struct App {
     pub hub: Arc<Hub>,
     /// How berthd starts its exec helper (itself).
     pub exe: std::path::PathBuf,
+    /// How pulls and pushes reach registries (`--insecure-registry`, CA certificates).
+    pub registry: berth_engine::registry::RegistryOptions,
 }
 
 /// Answers one request.
@@ -109,6 +111,10 @@ async fn route(app: &Arc<App>, req: Request<Incoming>, path: &str) -> Result<Rep
         (&Method::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
             images::save_one(app, &name.join("/")).await
         }
+        (&Method::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            images::push(app, &req, &name.join("/"), &q).await
+        }
+        (&Method::POST, ["auth"]) => images::auth(app, req).await,
         (&Method::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
             images::tag(app, &name.join("/"), &q).await
         }

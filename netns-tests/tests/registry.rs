@@ -95,6 +95,7 @@ fn digest_of(push_out: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     let b = with_two_images("reg-rt");
     let reg = Registry::start(
@@ -181,6 +182,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn skopeo_reads_what_berth_pushed_and_berth_pulls_what_skopeo_pushed() {
     let b = Berth::with_busybox("reg-sk");
     let reg = Registry::start(
@@ -263,6 +265,7 @@ fn skopeo_reads_what_berth_pushed_and_berth_pulls_what_skopeo_pushed() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn faulty_downloads_are_retried_or_fail_leaving_nothing_behind() {
     let b = Berth::with_busybox("reg-ft");
     let reg = Registry::start(
@@ -309,6 +312,7 @@ fn faulty_downloads_are_retried_or_fail_leaving_nothing_behind() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_killed_pull_resumes_from_the_layers_it_verified_and_concurrent_pulls_share() {
     let b = with_two_images("reg-kill");
     let reg = Registry::start(
@@ -376,6 +380,7 @@ fn a_killed_pull_resumes_from_the_layers_it_verified_and_concurrent_pulls_share(
 }
 
 #[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
     let b = Berth::with_busybox("reg-auth");
     let setup = RegistrySetup {

@@ -5,7 +5,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
 
-use berth_engine::registry::{Progress, ProgressEvent};
+use berth_engine::registry::{Progress, ProgressEvent, bar};
 
 use super::super::human;
 
@@ -65,7 +65,11 @@ impl Renderer {
             ),
             ProgressEvent::Bytes { id, current, total } if self.tty => {
                 let word = if pull { "Downloading" } else { "Pushing" };
-                (id.clone(), format!("{word} {}", bar(*current, *total)))
+                let line = match total {
+                    Some(t) => bar(*current, *t),
+                    None => human::size(*current, 3),
+                };
+                (id.clone(), format!("{word} {line}"))
             }
             ProgressEvent::Downloaded { id } => (id.clone(), "Download complete".into()),
             ProgressEvent::Extracting { id } if self.tty => (id.clone(), "Extracting".into()),
@@ -79,24 +83,6 @@ impl Renderer {
             _ => return None,
         })
     }
-}
-
-/// `[=====>      ]  1.2MB/4.5MB`, 50 cells wide as docker draws it.
-fn bar(current: u64, total: Option<u64>) -> String {
-    let Some(total) = total.filter(|t| *t > 0) else {
-        return human::size(current, 3);
-    };
-    let filled = ((current.min(total) * 50) / total) as usize;
-    let body = if filled >= 50 {
-        "=".repeat(50)
-    } else {
-        format!("{}>{}", "=".repeat(filled), " ".repeat(49 - filled))
-    };
-    format!(
-        "[{body}] {:>8}/{}",
-        human::size(current, 3),
-        human::size(total, 3)
-    )
 }
 
 impl Progress for Renderer {
@@ -136,21 +122,5 @@ impl Progress for Renderer {
         }
         st.drawn = st.lines.len();
         let _ = out.flush();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bars_fill_with_the_bytes() {
-        let b = bar(0, Some(100));
-        assert!(b.starts_with("[>"), "{b}");
-        let half = bar(50, Some(100));
-        assert_eq!(half.matches('=').count(), 25, "{half}");
-        let full = bar(100, Some(100));
-        assert!(full.starts_with(&format!("[{}]", "=".repeat(50))), "{full}");
-        assert_eq!(bar(7, None), human::size(7, 3));
     }
 }

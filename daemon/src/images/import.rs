@@ -2,8 +2,8 @@
 //! tarball (plain, gzip or zstd) that becomes a one-layer image, named by `repo` (a tag may
 //! be folded into it) and `tag`, with `message` as its comment (`Imported from -` by
 //! default) and each `changes` instruction applied to its config. Answered, as dockerd, with
-//! JSON progress ending in `{"status":"sha256:…"}`. Pulls (`fromImage=`) and imports from a
-//! URL are refused clearly: berthd has no registry client yet.
+//! JSON progress ending in `{"status":"sha256:…"}`. Pulls (`fromImage=`) go to [`super::pull`];
+//! imports from a URL are refused clearly.
 
 use std::sync::Arc;
 
@@ -80,10 +80,8 @@ async fn drain(mut body: Incoming) {
 
 /// `POST /images/create`.
 pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>, q: &Query) -> ApiResult<Reply> {
-    if let Some(image) = q.get("fromImage").filter(|i| !i.is_empty()) {
-        return Err(ApiError::not_found(format!(
-            "berthd cannot pull images yet ({image}): load them with docker load or docker import"
-        )));
+    if q.get("fromImage").is_some_and(|i| !i.is_empty()) {
+        return super::pull::pull(app, &req, q).await;
     }
     let r = match import_request(q, req.uri().query()) {
         Ok(r) => r,

@@ -1,8 +1,10 @@
 //! The `/images` endpoints over berth's image store (the images `berth images` sees): load
 //! and import ([`load`], [`import`], request bodies read through [`crate::body_io`]), the list with
 //! dockerd's filters ([`list`]), inspect and history ([`inspect`], [`history`]), tag and
-//! remove ([`tag`], [`remove`]), save ([`save`], streamed), prune ([`prune`]) and a clear
-//! refusal of registry searches ([`search`]). References are normalised so
+//! remove ([`tag`], [`remove`]), save ([`save`], streamed), prune ([`prune`]), pulls, pushes
+//! and `docker login` through berth's registry client ([`pull`], [`push`], [`login`], with
+//! dockerd's JSON progress from [`progress`]) and a clear refusal of registry searches
+//! ([`search`]). References are normalised so
 //! `docker.io/library/bb:latest`, `library/bb` and `bb` name one image.
 
 pub mod filters;
@@ -11,7 +13,12 @@ pub mod import;
 pub mod inspect;
 pub mod list;
 pub mod load;
+pub mod login;
+pub mod progress;
 pub mod prune;
+pub mod pull;
+pub mod push;
+pub mod registry_auth;
 pub mod remove;
 pub mod save;
 pub mod search;
@@ -23,7 +30,9 @@ pub use import::create;
 pub use inspect::inspect;
 pub use list::{list, summaries};
 pub use load::load;
+pub use login::auth;
 pub use prune::prune;
+pub use push::push;
 pub use remove::remove;
 pub use save::{save_many, save_one};
 pub use search::search;

@@ -164,15 +164,25 @@ impl AuthFile {
     }
 }
 
-/// `login`: checks `creds` against `registry` (`GET /v2/`, then Basic or the Bearer token
-/// flow the registry asks for) and stores them when they are accepted.
+/// `login`: checks `creds` against `registry` (see [`verify`]) and stores them when they
+/// are accepted.
 pub fn login(
     opts: &RegistryOptions,
     registry: &str,
     creds: &Credentials,
 ) -> Result<(), RegistryError> {
-    super::runtime::block_on(check_login(opts, registry, creds))??;
+    verify(opts, registry, creds)?;
     opts.auth_file.set(registry, creds)
+}
+
+/// Checks `creds` against `registry` (`GET /v2/`, then Basic or the Bearer token flow the
+/// registry asks for) without storing them (berthd's `/auth`: the docker CLI keeps them).
+pub fn verify(
+    opts: &RegistryOptions,
+    registry: &str,
+    creds: &Credentials,
+) -> Result<(), RegistryError> {
+    super::runtime::block_on(check_login(opts, registry, creds))?
 }
 
 async fn check_login(

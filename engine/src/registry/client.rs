@@ -34,6 +34,8 @@ pub struct RegistryOptions {
     pub downloads: usize,
     /// Blobs uploaded at once.
     pub uploads: usize,
+    /// Credentials to use instead of the file's (berthd: those the client sent).
+    pub credentials: Option<super::Credentials>,
 }
 
 impl RegistryOptions {
@@ -58,6 +60,7 @@ impl RegistryOptions {
             auth_file: AuthFile::from_env(),
             downloads: DEFAULT_DOWNLOADS,
             uploads: DEFAULT_UPLOADS,
+            credentials: None,
         }
     }
 
@@ -95,7 +98,11 @@ pub(crate) async fn connect(
         "http" => ClientProtocol::Http,
         _ => ClientProtocol::Https,
     };
-    let auth = match opts.auth_file.get(registry)? {
+    let creds = match &opts.credentials {
+        Some(c) => Some(c.clone()),
+        None => opts.auth_file.get(registry)?,
+    };
+    let auth = match creds {
         Some(c) => RegistryAuth::Basic(c.username, c.password),
         None => RegistryAuth::Anonymous,
     };

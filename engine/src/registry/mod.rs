@@ -18,11 +18,11 @@ mod push;
 mod reference;
 mod runtime;
 
-pub use auth::{AuthFile, Credentials, login};
+pub use auth::{AuthFile, Credentials, login, verify};
 pub use client::RegistryOptions;
 pub use error::RegistryError;
 pub use platform::Platform;
-pub use progress::{NoProgress, Progress, ProgressEvent};
+pub use progress::{NoProgress, Progress, ProgressEvent, bar};
 pub use pull::{PullOptions, PullReport, pull};
 pub use push::{PushReport, push};
 pub use reference::RemoteRef;

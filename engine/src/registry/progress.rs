@@ -85,3 +85,44 @@ pub(crate) fn short_id(digest: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
     hex.chars().take(12).collect()
 }
+
+/// Docker's progress bar: `[=====>      ] 1.2MB/4.5MB`, 50 cells, decimal units.
+pub fn bar(current: u64, total: u64) -> String {
+    let filled = (current.min(total) * 50).checked_div(total).unwrap_or(0) as usize;
+    let body = if filled >= 50 {
+        "=".repeat(50)
+    } else {
+        format!("{}>{}", "=".repeat(filled), " ".repeat(49 - filled))
+    };
+    format!("[{body}] {}/{}", human_size(current), human_size(total))
+}
+
+/// Bytes as Docker's `units.HumanSize` prints them (`512B`, `1.2kB`, `3.4MB`).
+fn human_size(n: u64) -> String {
+    let n = n as f64;
+    match n {
+        _ if n >= 1e9 => format!("{:.2}GB", n / 1e9),
+        _ if n >= 1e6 => format!("{:.1}MB", n / 1e6),
+        _ if n >= 1e3 => format!("{:.1}kB", n / 1e3),
+        _ => format!("{n}B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_fill_with_the_bytes() {
+        assert!(bar(0, 100).starts_with("[>"));
+        let half = bar(50, 100);
+        assert_eq!(half.matches('=').count(), 25, "{half}");
+        assert!(bar(100, 100).starts_with(&format!("[{}]", "=".repeat(50))));
+        assert!(bar(1_500_000, 3_000_000).ends_with("] 1.5MB/3.0MB"));
+        assert!(
+            bar(5, 0).starts_with("[>"),
+            "an unknown total draws an empty bar"
+        );
+        assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}

@@ -104,7 +104,11 @@ pub fn pull(
             }
         });
     }
-    let known = images.record(id.as_str()).is_ok();
+    // Up to date only when the tag (or, by digest, the store) already had this image.
+    let known = match &tag {
+        Some(t) => images.resolve(&t.to_string()).ok().as_ref() == Some(&id),
+        None => images.record(id.as_str()).is_ok(),
+    };
     let (done_tx, done_rx) = mpsc::channel::<usize>();
     let fetched = std::thread::scope(|s| {
         let unpacker = s.spawn(|| unpack_in_order(store, &plan, &missing, done_rx, progress));
