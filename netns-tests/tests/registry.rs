@@ -179,6 +179,42 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     let err = fails_in(&b2, host, &["pull", "127.0.0.1:5001/Team/BB"]);
     assert!(err.contains("invalid reference format"), "{err}");
     assert_eq!(temp_files(&b2), 0);
+
+    // zstd layers push and pull as well (to a registry with no copies yet).
+    let other = Registry::start(
+        b.host.netns(),
+        b.host.path(),
+        sa("127.0.0.1:5004"),
+        &RegistrySetup::default(),
+    );
+    for c in ["zstd", "none"] {
+        let n = format!("{}/{c}/bb:v2", other.host);
+        b.ok(&["tag", "bb2", &n]);
+        let out = b.ok(&["push", "--compression", c, &n]);
+        // The second push finds the first's zstd copies in this registry and mounts them.
+        let (pushed, mounted) = if c == "zstd" { (2, 0) } else { (0, 2) };
+        assert_eq!(out.matches(": Pushed").count(), pushed, "{c}: {out}");
+        assert_eq!(
+            out.matches(": Mounted from zstd/bb").count(),
+            mounted,
+            "{c}: {out}"
+        );
+        let b3 = Berth::new("reg-rt3");
+        ok_in(&b3, host, &["pull", &n]);
+        let ran = ok_in(
+            &b3,
+            host,
+            &["run", "--rm", "--network", "none", &n, "wc", "-c", "/big"],
+        );
+        assert!(ran.contains("262144"), "{c}: {ran}");
+    }
+    let out = b.run(&["push", "--compression", "lz4", &v1]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("unknown compression"),
+        "{}",
+        text(&out).1
+    );
 }
 
 #[test]
@@ -323,7 +359,8 @@ fn a_killed_pull_resumes_from_the_layers_it_verified_and_concurrent_pulls_share(
     );
     let name = format!("{}/k/bb:v2", reg.host);
     b.ok(&["tag", "bb2", &name]);
-    b.ok(&["push", &name]);
+    // Uncompressed, so the registry's blob digests are the diff ids the stall names.
+    b.ok(&["push", "--compression", "none", &name]);
     let inspect = b.json(&["image", "inspect", "bb2"]);
     let layers: Vec<String> = serde_json::from_value(inspect[0]["Layers"].clone()).unwrap();
     let proxy = FaultProxy::start(b.host.netns(), sa("127.0.0.1:5003"), sa("127.0.0.1:5000"));

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use anyhow::Context as _;
 
-use berth_engine::registry::{self, RemoteRef};
+use berth_engine::registry::{self, LayerCompression, RemoteRef};
 
 use super::super::storage_opts::{StorageCtx, open_store};
 use super::progress::{Renderer, Verb};
@@ -20,6 +20,10 @@ pub struct Args {
     /// Suppress verbose output
     #[arg(short, long)]
     pub quiet: bool,
+    /// How layers the registry lacks are sent: gzip (as docker), zstd, or none (the tar as
+    /// stored: no compression work, the most bytes)
+    #[arg(long, default_value = "gzip", value_parser = LayerCompression::parse)]
+    pub compression: LayerCompression,
     /// How to reach the registry.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -40,7 +44,9 @@ pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
     let quiet = registry::NoProgress;
     let bars = Renderer::new(Verb::Push);
     let progress: &dyn registry::Progress = if args.quiet { &quiet } else { &bars };
-    let report = registry::push(&store, &local, &target, &args.registry.options(), progress)
+    let mut opts = args.registry.options();
+    opts.compression = args.compression;
+    let report = registry::push(&store, &local, &target, &opts, progress)
         .with_context(|| format!("push {target}"))?;
     let mut out = io::stdout().lock();
     if args.quiet {

@@ -36,6 +36,41 @@ pub struct RegistryOptions {
     pub uploads: usize,
     /// Credentials to use instead of the file's (berthd: those the client sent).
     pub credentials: Option<super::Credentials>,
+    /// How pushed layers are compressed.
+    pub compression: LayerCompression,
+}
+
+/// How `push` sends a layer the registry lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerCompression {
+    /// gzip (fast level), as Docker and podman push: what every client can pull.
+    #[default]
+    Gzip,
+    /// zstd (level 3): smaller and faster; pulled by Docker 23+, podman, containerd.
+    Zstd,
+    /// The tar as berth stores it: no compression work, the most bytes on the wire.
+    None,
+}
+
+impl LayerCompression {
+    /// Parses `gzip`, `zstd` or `none`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "gzip" => Ok(Self::Gzip),
+            "zstd" => Ok(Self::Zstd),
+            "none" | "uncompressed" => Ok(Self::None),
+            _ => Err(format!("unknown compression {s:?}: gzip, zstd or none")),
+        }
+    }
+
+    /// The OCI media type of a layer sent this way.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Self::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+            Self::None => "application/vnd.oci.image.layer.v1.tar",
+        }
+    }
 }
 
 impl RegistryOptions {
@@ -61,6 +96,7 @@ impl RegistryOptions {
             downloads: DEFAULT_DOWNLOADS,
             uploads: DEFAULT_UPLOADS,
             credentials: None,
+            compression: LayerCompression::default(),
         }
     }
 

@@ -19,7 +19,7 @@ mod reference;
 mod runtime;
 
 pub use auth::{AuthFile, Credentials, login, verify};
-pub use client::RegistryOptions;
+pub use client::{LayerCompression, RegistryOptions};
 pub use error::RegistryError;
 pub use platform::Platform;
 pub use progress::{NoProgress, Progress, ProgressEvent, bar};

@@ -6,7 +6,7 @@
 //! one monolithic PUT. Uploads run a few at once. The manifest is an OCI image manifest
 //! that names what the registry now holds.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,7 +17,7 @@ use oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::client::{Connection, RegistryOptions, connect};
+use super::client::{Connection, LayerCompression, RegistryOptions, connect};
 use super::progress::{Progress, ProgressEvent, short_id};
 use super::{RegistryError, RemoteRef};
 use crate::digest::Digest;
@@ -30,8 +30,8 @@ const PLAIN_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 /// Attempts per blob before a push gives up.
 const ATTEMPTS: u64 = 3;
-/// Bytes read from a blob file at a time.
-const CHUNK: usize = 1 << 20;
+/// Bytes per upload chunk (oci-client sends up to 4 MiB per PATCH).
+const CHUNK: usize = 4 << 20;
 
 /// What a push did.
 #[derive(Debug, Clone)]
@@ -84,11 +84,10 @@ pub fn push(
         .map(|d| images.layer_sources(d))
         .collect::<Result<Vec<_>, _>>()?;
     let pushed = rt.block_on(async {
-        let jobs = rec
-            .layers
-            .iter()
-            .zip(&sources)
-            .map(|(d, srcs)| push_layer(&conn, target, store, d, srcs, progress));
+        let jobs =
+            rec.layers.iter().zip(&sources).map(|(d, srcs)| {
+                push_layer(&conn, target, store, d, srcs, opts.compression, progress)
+            });
         let results: Vec<Result<Pushed, RegistryError>> = futures_util::stream::iter(jobs)
             .buffered(opts.uploads.max(1))
             .collect()
@@ -154,6 +153,7 @@ async fn push_layer(
     store: &Store,
     diff_id: &Digest,
     sources: &[LayerSource],
+    compression: LayerCompression,
     progress: &dyn Progress,
 ) -> Result<Pushed, RegistryError> {
     let id = short_id(diff_id.as_str());
@@ -208,15 +208,26 @@ async fn push_layer(
     }
     let path = blobs.path(diff_id);
     let mut attempt = 1;
-    loop {
+    let sent_as = loop {
         let sent = Arc::new(AtomicU64::new(0));
-        let stream = file_stream(path.clone(), sent.clone());
-        let upload =
-            conn.client
-                .push_blob_stream(target.oci(), stream, diff_id.as_str(), Some(size));
-        let res = report_while(upload, &sent, &id, size, progress).await;
+        let stream = file_stream(path.clone(), sent.clone(), compression);
+        let res = if compression == LayerCompression::None {
+            let upload =
+                conn.client
+                    .push_blob_stream(target.oci(), stream, diff_id.as_str(), Some(size));
+            report_while(upload, &sent, &id, size, progress)
+                .await
+                .map(|_| (diff_id.to_string(), size))
+        } else {
+            // The compressed digest is known only at the end: a chunked upload hashes the
+            // bytes as they go and names the digest when it closes.
+            let upload = conn.client.push_blob_stream_chunked(target.oci(), stream);
+            report_while(upload, &sent, &id, size, progress)
+                .await
+                .map(|r| (r.blob_digest, r.size))
+        };
         match res.map_err(|e| RegistryError::registry("push blob", diff_id, e)) {
-            Ok(_) => break,
+            Ok(x) => break x,
             Err(e) if attempt < ATTEMPTS && e.is_transient() => {
                 progress.event(ProgressEvent::Retrying {
                     id: id.clone(),
@@ -227,12 +238,100 @@ async fn push_layer(
             }
             Err(e) => return Err(e),
         }
-    }
+    };
     progress.event(ProgressEvent::Done { id });
     Ok(Pushed {
-        uploaded: Some(size),
-        ..plain
+        media_type: compression.media_type().to_owned(),
+        digest: sent_as.0,
+        size: sent_as.1,
+        uploaded: Some(sent_as.1),
     })
+}
+
+/// Copies the file through the encoder into `sink`, which sends full chunks.
+fn compress_file(
+    path: &std::path::Path,
+    sent: &AtomicU64,
+    compression: LayerCompression,
+    sink: ChunkSink,
+) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(path)?;
+    let mut w: Box<dyn FinishWrite> = match compression {
+        LayerCompression::None => Box::new(sink),
+        LayerCompression::Gzip => Box::new(flate2::write::GzEncoder::new(
+            sink,
+            flate2::Compression::fast(),
+        )),
+        LayerCompression::Zstd => Box::new(zstd::stream::write::Encoder::new(sink, 3)?),
+    };
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        sent.fetch_add(n as u64, Ordering::Relaxed);
+        w.write_all(&buf[..n])?;
+    }
+    w.finish_write()
+}
+
+/// An encoder (or the plain sink) that can be finished through a box.
+trait FinishWrite: std::io::Write {
+    /// Writes the trailer and flushes the last chunk.
+    fn finish_write(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl FinishWrite for ChunkSink {
+    fn finish_write(mut self: Box<Self>) -> std::io::Result<()> {
+        self.send_buffer()
+    }
+}
+
+impl FinishWrite for flate2::write::GzEncoder<ChunkSink> {
+    fn finish_write(self: Box<Self>) -> std::io::Result<()> {
+        self.finish()?.send_buffer()
+    }
+}
+
+impl FinishWrite for zstd::stream::write::Encoder<'static, ChunkSink> {
+    fn finish_write(self: Box<Self>) -> std::io::Result<()> {
+        self.finish()?.send_buffer()
+    }
+}
+
+/// Collects bytes into [`CHUNK`]-sized pieces sent to the upload.
+struct ChunkSink {
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSink {
+    fn send_buffer(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::other("upload stopped"))
+    }
+}
+
+impl std::io::Write for ChunkSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send_buffer()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Docker's layer media types named as their OCI equivalents (same bytes).
@@ -313,37 +412,21 @@ async fn report_while<T>(
     }
 }
 
-/// The blob file as a stream of chunks read on a blocking thread, counted in `sent`.
+/// The blob file, compressed as asked, as a stream of chunks made on a blocking thread;
+/// `sent` counts the file's bytes read.
 fn file_stream(
     path: std::path::PathBuf,
     sent: Arc<AtomicU64>,
+    compression: LayerCompression,
 ) -> impl futures_util::Stream<Item = oci_client::errors::Result<Bytes>> + Send + 'static {
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
     tokio::task::spawn_blocking(move || {
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
+        let sink = ChunkSink {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
         };
-        loop {
-            let mut buf = vec![0u8; CHUNK];
-            match f.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    sent.fetch_add(n as u64, Ordering::Relaxed);
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
+        if let Err(e) = compress_file(&path, &sent, compression, sink) {
+            let _ = tx.blocking_send(Err(e));
         }
     });
     futures_util::stream::unfold(rx, |mut rx| async move {
