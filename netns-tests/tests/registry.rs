@@ -180,6 +180,50 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     assert!(err.contains("invalid reference format"), "{err}");
     assert_eq!(temp_files(&b2), 0);
 
+    // `run` pulls a missing image first, its progress on stderr; `--pull never` does not.
+    let b4 = Berth::new("reg-rt4");
+    let err = fails_in(
+        &b4,
+        host,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "--network",
+            "none",
+            p1,
+            "true",
+        ],
+    );
+    assert!(err.contains("no such image"), "{err}");
+    let out = b4
+        .command_in(
+            host,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                p1,
+                "echo",
+                "auto-pulled",
+            ],
+        )
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert_eq!(o.trim(), "auto-pulled", "stdout is the container's only");
+    assert!(
+        e.contains("Unable to find image '127.0.0.1:5001/team/bb:v1' locally"),
+        "{e}"
+    );
+    assert!(
+        e.contains("Status: Downloaded newer image for 127.0.0.1:5001/team/bb:v1"),
+        "{e}"
+    );
+
     // zstd layers push and pull as well (to a registry with no copies yet).
     let other = Registry::start(
         b.host.netns(),

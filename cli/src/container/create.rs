@@ -6,6 +6,7 @@ use std::fs;
 use anyhow::Context as _;
 
 use crate::Ctx;
+use crate::image::pull::{PullPolicy, ensure_image};
 use berth_engine::container::create::{CreateRequest, create};
 use berth_engine::container::record::{HostConfig, StdioConfig};
 use berth_engine::container::{ContainerError, ContainerRecord};
@@ -100,6 +101,9 @@ pub struct CreateArgs {
     /// Give the process a pseudo-terminal
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Pull the image first: missing (when not in the store), always, never
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
     /// The image, then the command and its arguments: everything after the image is the
     /// container's, as with docker (`berth run IMG --rm` runs `--rm`)
     #[arg(
@@ -254,8 +258,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Shared with `run`.
 pub fn create_container(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<ContainerRecord> {
-    let req = args.request()?;
+    let mut req = args.request()?;
     let store = super::store(ctx)?;
+    req.image = ensure_image(&store, &req.image, args.pull)?;
     let eng = super::engine(ctx, &store);
     create(&eng, &req)
 }

@@ -42,6 +42,7 @@ fn run_inner(args: &Args, detach_keys: DetachKeys, ctx: &Ctx) -> anyhow::Result<
     // Stdin closes with the attached client's input; a detached container keeps it open.
     req.stdio.stdin_once &= !args.detach;
     let store = super::store(ctx)?;
+    req.image = crate::image::pull::ensure_image(&store, &req.image, args.create.pull)?;
     let eng = super::engine(ctx, &store);
     let mut rec = create(&eng, &req)?;
     let size = (req.stdio.tty && !args.detach)

@@ -18,10 +18,11 @@ pub enum Verb {
     Push,
 }
 
-/// Prints progress events to stdout.
+/// Prints progress events to stdout (or stderr, under `run`).
 pub struct Renderer {
     verb: Verb,
     tty: bool,
+    to_stderr: bool,
     state: Mutex<State>,
 }
 
@@ -34,12 +35,31 @@ struct State {
 }
 
 impl Renderer {
-    /// A renderer for `verb`; bars only when stdout is a terminal.
+    /// A renderer for `verb` on stdout; bars only when stdout is a terminal.
     pub fn new(verb: Verb) -> Self {
         Renderer {
             verb,
             tty: io::stdout().is_terminal(),
+            to_stderr: false,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// A pull renderer on stderr (`run`'s pull of a missing image keeps stdout the
+    /// container's); bars only when stderr is a terminal.
+    pub fn on_stderr(verb: Verb) -> Self {
+        Renderer {
+            verb,
+            tty: io::stderr().is_terminal(),
+            to_stderr: true,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn out(&self) -> Box<dyn Write + '_> {
+        match self.to_stderr {
+            true => Box::new(io::stderr().lock()),
+            false => Box::new(io::stdout().lock()),
         }
     }
 
@@ -88,7 +108,7 @@ impl Renderer {
 impl Progress for Renderer {
     fn event(&self, e: ProgressEvent) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = io::stdout().lock();
+        let mut out = self.out();
         if let ProgressEvent::Start { repository, tag } = &e {
             let _ = match self.verb {
                 Verb::Pull => writeln!(out, "{tag}: Pulling from {repository}"),

@@ -27,6 +27,55 @@ pub struct Args {
     pub registry: RegistryArgs,
 }
 
+/// When `run` and `create` pull their image (`--pull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull when the image is not in the store.
+    #[default]
+    Missing,
+    /// Pull every time.
+    Always,
+    /// Never pull.
+    Never,
+}
+
+/// `run`/`create`: pulls `image` as `policy` says, with progress on stderr, and returns the
+/// name to create the container from (the pulled image's local tag).
+pub fn ensure_image(
+    store: &berth_engine::store::Store,
+    image: &str,
+    policy: PullPolicy,
+) -> anyhow::Result<String> {
+    let present = store.images().resolve(image).is_ok();
+    if policy == PullPolicy::Never || (policy == PullPolicy::Missing && present) {
+        return Ok(image.to_owned());
+    }
+    let Ok(r) = RemoteRef::parse(image) else {
+        return Ok(image.to_owned());
+    };
+    let mut err = io::stderr().lock();
+    if !present {
+        writeln!(err, "Unable to find image '{image}' locally")?;
+    }
+    drop(err);
+    let opts = PullOptions {
+        platform: Platform::default(),
+        registry: RegistryArgs::default().options(),
+    };
+    let bars = Renderer::on_stderr(Verb::Pull);
+    let report = registry::pull(store, &r, &opts, &bars).with_context(|| format!("pull {r}"))?;
+    let mut err = io::stderr().lock();
+    writeln!(err, "Digest: {}", report.digest)?;
+    let name = report
+        .tag
+        .as_ref()
+        .map_or_else(|| report.id.to_string(), ToString::to_string);
+    if report.changed {
+        writeln!(err, "Status: Downloaded newer image for {name}")?;
+    }
+    Ok(name)
+}
+
 /// Runs `berth pull`.
 pub fn run(args: Args, ctx: &dyn StorageCtx) -> anyhow::Result<()> {
     let r = RemoteRef::parse(&args.reference)?;
