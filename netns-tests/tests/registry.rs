@@ -567,3 +567,120 @@ fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
         assert!(out.status.success(), "{args:?}: {}", text(&out).1);
     }
 }
+
+/// `PUT path` with `body` to the registry at `addr` from inside `ns`; the status line.
+fn put(
+    ns: &berth_core::netns::Netns,
+    addr: SocketAddr,
+    path: &str,
+    media_type: &str,
+    body: String,
+) -> String {
+    let path = path.to_owned();
+    let media_type = media_type.to_owned();
+    berth_netns_tests::tcp::spawn_in(ns, move || {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer.lines().next().unwrap_or_default().to_owned()
+    })
+    .join()
+    .unwrap()
+}
+
+/// `(digest, size)` from `push` output (`TAG: digest: sha256:… size: N`).
+fn digest_and_size(push_out: &str) -> (String, u64) {
+    let line = push_out.lines().find(|l| l.contains(": digest: ")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (words[2].to_owned(), words[4].parse().unwrap())
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_multi_platform_index_resolves_to_linux_amd64_or_the_asked_platform() {
+    let b = with_two_images("reg-idx");
+    let reg = Registry::start(
+        b.host.netns(),
+        b.host.path(),
+        sa("127.0.0.1:5000"),
+        &RegistrySetup::default(),
+    );
+    let (amd, arm) = (
+        format!("{}/m/bb:amd", reg.host),
+        format!("{}/m/bb:arm", reg.host),
+    );
+    b.ok(&["tag", "bb", &amd]);
+    b.ok(&["tag", "bb2", &arm]);
+    let (d_amd, s_amd) = digest_and_size(&b.ok(&["push", &amd]));
+    let (d_arm, s_arm) = digest_and_size(&b.ok(&["push", &arm]));
+    let entry = |d: &str, s: u64, arch: &str, variant: Option<&str>| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": s,
+            "platform": {"os": "linux", "architecture": arch, "variant": variant},
+        })
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&d_arm, s_arm, "arm64", Some("v8")), entry(&d_amd, s_amd, "amd64", None)],
+    });
+    let status = put(
+        b.host.netns(),
+        sa("127.0.0.1:5000"),
+        "/v2/m/bb/manifests/multi",
+        "application/vnd.oci.image.index.v1+json",
+        index.to_string(),
+    );
+    assert!(status.contains("201"), "{status}");
+    let multi = format!("{}/m/bb:multi", reg.host);
+    let host = b.host.path();
+    let fresh = Berth::new("reg-idx2");
+    ok_in(&fresh, host, &["pull", &multi]);
+    let out = ok_in(
+        &fresh,
+        host,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &multi,
+            "sh",
+            "-c",
+            "test -e /big && echo arm || echo amd",
+        ],
+    );
+    assert_eq!(out.trim(), "amd", "linux/amd64 by default");
+    let arm64 = Berth::new("reg-idx3");
+    ok_in(&arm64, host, &["pull", "--platform", "linux/arm64", &multi]);
+    let out = ok_in(
+        &arm64,
+        host,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &multi,
+            "sh",
+            "-c",
+            "test -e /big && echo arm || echo amd",
+        ],
+    );
+    assert_eq!(out.trim(), "arm");
+    let err = fails_in(&fresh, host, &["pull", "--platform", "linux/s390x", &multi]);
+    assert!(
+        err.contains("no matching manifest for linux/s390x"),
+        "{err}"
+    );
+    // The index's digest is what the pull records, as Docker does.
+    let listed = fresh.ok(&["images", "--digests"]);
+    assert!(!listed.contains(&d_amd), "{listed}");
+}

@@ -235,7 +235,15 @@ fn exit_codes_propagate_and_bad_input_is_125() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
     for (args, msg) in [
-        (vec!["run", "--rm", "nosuchimage", "true"], "no such image"),
+        (
+            vec!["run", "--rm", "--pull", "never", "nosuchimage", "true"],
+            "no such image",
+        ),
+        // Missing, so pulled first: from a registry (in this netns) that is not there.
+        (
+            vec!["run", "--rm", "127.0.0.1:9/nosuchimage", "true"],
+            "Connection refused",
+        ),
         (
             vec!["run", "--rm", "--network", "nosuchnet", "bb", "true"],
             "nosuchnet",
