@@ -12,6 +12,7 @@ pub mod fault_proxy;
 pub mod fw_world;
 pub mod registry;
 pub mod tcp;
+pub mod token_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -17,6 +17,9 @@ pub struct RegistrySetup {
     pub user: Option<(String, String)>,
     /// Serve TLS with a certificate for the listen address, signed by a test CA.
     pub tls: bool,
+    /// Require Bearer tokens from this realm (a [`crate::token_server::TokenServer`]'s
+    /// `http://ADDR/token`), signed by the key of this certificate.
+    pub token: Option<(String, PathBuf)>,
 }
 
 /// A running registry.
@@ -44,6 +47,14 @@ impl Registry {
             auth = format!(
                 "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
                 file.display()
+            );
+        }
+        if let Some((realm, cert)) = &setup.token {
+            auth = format!(
+                "auth:\n  token:\n    realm: {realm}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                crate::token_server::SERVICE,
+                crate::token_server::ISSUER,
+                cert.display()
             );
         }
         let mut tls = String::new();
@@ -125,35 +136,39 @@ impl Drop for Registry {
     }
 }
 
+/// Runs `openssl ARGS` in `dir`; its stdout, or a panic with its stderr.
+pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A self-signed RSA certificate for `cn` (2 days), its key and certificate written to `dir`.
+pub fn self_signed(dir: &Path, cn: &str, key: &str, cert: &str) {
+    let subj = format!("/CN={cn}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subj,
+            "-keyout", key, "-out", cert,
+        ],
+    );
+}
+
 /// A CA and a server certificate for `ip`, signed by it, in `dir`.
 fn make_certs(dir: &Path, ip: &str) {
     let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        openssl(dir, args);
     };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=berth test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-    ]);
+    self_signed(dir, "berth test CA", "ca.key", "ca.crt");
     run(&[
         "req",
         "-newkey",

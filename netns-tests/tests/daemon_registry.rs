@@ -44,7 +44,7 @@ fn docker_logs_in_pushes_and_pulls_through_berthd() {
     let _c = Cleanup(&b);
     let setup = RegistrySetup {
         user: Some(("bob".into(), "builder-9".into())),
-        tls: false,
+        ..Default::default()
     };
     let reg = Registry::start(
         b.host.netns(),

@@ -4,7 +4,8 @@
 //! skopeo as a third client both ways; pulls through a fault proxy (dropped, corrupted,
 //! 503, short Content-Length, then for good) retry or fail cleanly; a pull killed halfway
 //! resumes from the layers it verified; two concurrent pulls; basic auth with Docker's
-//! config.json; TLS with a test CA.
+//! config.json; the Bearer token flow; TLS with a test CA; a multi-platform index; `run`
+//! pulling a missing image; zstd pushes.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[path = "cli_net/fixture.rs"]
@@ -84,6 +85,23 @@ fn temp_files(b: &Berth) -> usize {
     std::fs::read_dir(b.root.path().join("images/tmp"))
         .map(|rd| rd.count())
         .unwrap_or(0)
+}
+
+/// `berth ARGS` with Docker's config directory `cfg`, `stdin` written to it.
+fn with_config(b: &Berth, cfg: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = b.command(args);
+    c.env("DOCKER_CONFIG", cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if stdin.is_some() {
+        c.stdin(Stdio::piped());
+    }
+    let mut child = c.spawn().unwrap();
+    if let Some(s) = stdin {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 fn digest_of(push_out: &str) -> String {
@@ -466,24 +484,11 @@ fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
     let b = Berth::with_busybox("reg-auth");
     let setup = RegistrySetup {
         user: Some(("alice".into(), "wonderland-7".into())),
-        tls: false,
+        ..Default::default()
     };
     let reg = Registry::start(b.host.netns(), b.host.path(), sa("127.0.0.1:5000"), &setup);
     let cfg = tempfile::tempdir().unwrap();
-    let berth = |args: &[&str], stdin: Option<&str>| -> Output {
-        let mut c = b.command(args);
-        c.env("DOCKER_CONFIG", cfg.path());
-        if stdin.is_some() {
-            c.stdin(Stdio::piped());
-        }
-        c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        if let Some(s) = stdin {
-            use std::io::Write as _;
-            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
-    };
+    let berth = |args: &[&str], stdin: Option<&str>| with_config(&b, cfg.path(), args, stdin);
     let name = format!("{}/private/bb:v1", reg.host);
     b.ok(&["tag", "bb", &name]);
     let out = berth(&["push", &name], None);
@@ -540,8 +545,8 @@ fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
         b.host.path(),
         sa("10.77.0.1:5443"),
         &RegistrySetup {
-            user: None,
             tls: true,
+            ..Default::default()
         },
     );
     let certs = tempfile::tempdir().unwrap();
@@ -683,4 +688,59 @@ fn a_multi_platform_index_resolves_to_linux_amd64_or_the_asked_platform() {
     // The index's digest is what the pull records, as Docker does.
     let listed = fresh.ok(&["images", "--digests"]);
     assert!(!listed.contains(&d_amd), "{listed}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn the_bearer_token_flow_logs_in_pushes_and_pulls() {
+    use berth_netns_tests::token_server::TokenServer;
+    let b = Berth::with_busybox("reg-tok");
+    let keys = tempfile::tempdir().unwrap();
+    let tokens = TokenServer::start(
+        b.host.netns(),
+        sa("127.0.0.1:5100"),
+        keys.path(),
+        "carol",
+        "tok-3n",
+    );
+    let setup = RegistrySetup {
+        token: Some((format!("http://{}/token", tokens.addr), tokens.cert.clone())),
+        ..Default::default()
+    };
+    let reg = Registry::start(b.host.netns(), b.host.path(), sa("127.0.0.1:5000"), &setup);
+    let cfg = tempfile::tempdir().unwrap();
+    let berth = |args: &[&str], stdin: Option<&str>| with_config(&b, cfg.path(), args, stdin);
+    let name = format!("{}/tok/bb:v1", reg.host);
+    b.ok(&["tag", "bb", &name]);
+    let out = berth(&["push", &name], None);
+    assert!(!out.status.success(), "pushed without a token");
+    let out = berth(
+        &["login", "-u", "carol", "--password-stdin", &reg.host],
+        Some("nope\n"),
+    );
+    assert!(
+        text(&out).1.contains("incorrect username or password"),
+        "{}",
+        text(&out).1
+    );
+    let out = berth(
+        &["login", "-u", "carol", "--password-stdin", &reg.host],
+        Some("tok-3n\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = berth(&["push", &name], None);
+    assert!(out.status.success(), "{}\n{}", text(&out).1, reg.log_text());
+    b.ok(&["rmi", &name, "bb"]);
+    let out = berth(&["pull", &name], None);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let ran = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "echo",
+        "via-token",
+    ]);
+    assert_eq!(ran.trim(), "via-token");
 }
