@@ -13,6 +13,7 @@ mod events;
 pub mod filter;
 mod index;
 mod inspect;
+pub mod orphans;
 pub mod prune;
 mod reference;
 mod remove;

@@ -1,7 +1,8 @@
 //! `image prune` in both front ends, as dockerd: dangling (untagged) images by default, every
 //! image with `dangling: false`, narrowed by labels and a creation time; each candidate is
 //! removed as `rmi` without force removes it ([`ImageStore::remove_with`]), so an image a
-//! container uses stays. Emits `untag`/`delete` per image and one `prune`.
+//! container uses stays. Then the orphans of killed pulls and loads go
+//! ([`super::orphans`]). Emits `untag`/`delete` per image and one `prune`.
 
 use std::collections::BTreeMap;
 
@@ -98,6 +99,7 @@ impl ImageStore {
                 }
             }
         }
+        report.reclaimed += self.remove_orphans(super::orphans::ORPHAN_AGE)?;
         self.emit_prune(report.reclaimed);
         Ok(report)
     }

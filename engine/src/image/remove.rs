@@ -189,7 +189,7 @@ fn untag_by_id(
     Ok(tags.into_iter().map(RemoveEvent::Untagged).collect())
 }
 
-fn referenced_blobs(state: &IndexState) -> HashSet<Digest> {
+pub(super) fn referenced_blobs(state: &IndexState) -> HashSet<Digest> {
     let mut live = HashSet::new();
     for rec in state.images.values() {
         live.insert(rec.id.clone());

@@ -85,8 +85,9 @@ impl LayerJob<'_> {
     }
 
     /// Fetches the layer into the blob store (under its diff id), retrying transient
-    /// failures.
-    pub async fn fetch(&self) -> Result<Fetched, RegistryError> {
+    /// failures. Returns the layer's lock too: the pull holds it until the image is
+    /// registered, so `image prune` never takes the blob for an orphan meanwhile.
+    pub async fn fetch(&self) -> Result<(Fetched, Flock<File>), RegistryError> {
         if !LAYER_TYPES.contains(&self.desc.media_type.as_str()) {
             return Err(self.refuse(format!(
                 "unsupported layer media type {:?}",
@@ -96,16 +97,16 @@ impl LayerJob<'_> {
         if self.desc.size < 0 {
             return Err(self.refuse("negative size in the manifest"));
         }
-        let _lock = self.lock().await?;
+        let lock = self.lock().await?;
         if self.blobs.contains(self.diff_id) {
-            return Ok(Fetched::AlreadyThere);
+            return Ok((Fetched::AlreadyThere, lock));
         }
         // What a killed pull of this layer left (it held this lock while writing).
         self.blobs.remove_temp_files(self.diff_id.hex())?;
         let mut attempt = 1;
         loop {
             match self.fetch_once().await {
-                Ok(bytes) => return Ok(Fetched::Downloaded { bytes }),
+                Ok(bytes) => return Ok((Fetched::Downloaded { bytes }, lock)),
                 Err(e) if attempt < ATTEMPTS && e.is_transient() => {
                     let seconds = u64::from(attempt);
                     tracing::warn!(layer = %self.desc.digest, error = %e, "retrying download");

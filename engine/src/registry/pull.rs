@@ -120,7 +120,8 @@ pub fn pull(
             .unwrap_or_else(|_| Err(download_err("unpacking panicked")));
         fetched.and_then(|f| unpacked.map(|u| (f, u)))
     });
-    let ((bytes, downloaded), stack) = match fetched {
+    // `_locks` keeps the layers' locks until the image is registered.
+    let ((bytes, downloaded, _locks), stack) = match fetched {
         Ok(x) => x,
         Err(e) => {
             let stored: Vec<Digest> = missing.iter().map(|i| plan.diff_ids[*i].clone()).collect();
@@ -181,7 +182,8 @@ fn download_err(message: &str) -> RegistryError {
 }
 
 /// Downloads the `missing` layers, `opts.registry.downloads` at once, telling the unpacker
-/// each one that lands. Returns (compressed bytes received, layers downloaded).
+/// each one that lands. Returns (compressed bytes received, layers downloaded, the layers'
+/// locks).
 #[allow(clippy::too_many_arguments)]
 async fn fetch_layers(
     conn: &Connection,
@@ -192,7 +194,7 @@ async fn fetch_layers(
     opts: &PullOptions,
     progress: &dyn Progress,
     done: mpsc::Sender<usize>,
-) -> Result<(u64, usize), RegistryError> {
+) -> Result<(u64, usize, Vec<LayerLock>), RegistryError> {
     let lock_dir = store.images().dir().join("locks");
     let jobs = missing.iter().map(|&i| {
         let job = LayerJob {
@@ -208,9 +210,11 @@ async fn fetch_layers(
     });
     let mut results =
         futures_util::stream::iter(jobs).buffer_unordered(opts.registry.downloads.max(1));
-    let (mut bytes, mut count) = (0, 0);
+    let (mut bytes, mut count, mut locks) = (0, 0, Vec::new());
     while let Some((i, res)) = results.next().await {
-        match res? {
+        let (fetched, lock) = res?;
+        locks.push(lock);
+        match fetched {
             Fetched::Downloaded { bytes: b } => {
                 bytes += b;
                 count += 1;
@@ -220,8 +224,11 @@ async fn fetch_layers(
         // The unpacker may have stopped on an error of its own; that error is reported.
         let _ = done.send(i);
     }
-    Ok((bytes, count))
+    Ok((bytes, count, locks))
 }
+
+/// The flock a pull holds on a layer it fetched.
+type LayerLock = nix::fcntl::Flock<File>;
 
 /// Unpacks the image's layers base first, each as soon as it (and all below it) is in the
 /// blob store. `missing` are the layers being downloaded; the others are present.
