@@ -17,6 +17,7 @@ mod pull;
 mod push;
 mod reference;
 mod runtime;
+mod upload;
 
 pub use auth::{AuthFile, Credentials, login, verify};
 pub use client::{LayerCompression, RegistryOptions};

@@ -6,7 +6,6 @@
 //! one monolithic PUT. Uploads run a few at once. The manifest is an OCI image manifest
 //! that names what the registry now holds.
 
-use std::io::{Read as _, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,10 +14,10 @@ use futures_util::StreamExt as _;
 use oci_client::Reference;
 use oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use super::client::{Connection, LayerCompression, RegistryOptions, connect};
 use super::progress::{Progress, ProgressEvent, short_id};
+use super::upload::file_stream;
 use super::{RegistryError, RemoteRef};
 use crate::digest::Digest;
 use crate::image::LayerSource;
@@ -30,8 +29,6 @@ const PLAIN_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 /// Attempts per blob before a push gives up.
 const ATTEMPTS: u64 = 3;
-/// Bytes per upload chunk (oci-client sends up to 4 MiB per PATCH).
-const CHUNK: usize = 4 << 20;
 
 /// What a push did.
 #[derive(Debug, Clone)]
@@ -248,92 +245,6 @@ async fn push_layer(
     })
 }
 
-/// Copies the file through the encoder into `sink`, which sends full chunks.
-fn compress_file(
-    path: &std::path::Path,
-    sent: &AtomicU64,
-    compression: LayerCompression,
-    sink: ChunkSink,
-) -> std::io::Result<()> {
-    let mut f = std::fs::File::open(path)?;
-    let mut w: Box<dyn FinishWrite> = match compression {
-        LayerCompression::None => Box::new(sink),
-        LayerCompression::Gzip => Box::new(flate2::write::GzEncoder::new(
-            sink,
-            flate2::Compression::fast(),
-        )),
-        LayerCompression::Zstd => Box::new(zstd::stream::write::Encoder::new(sink, 3)?),
-    };
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        sent.fetch_add(n as u64, Ordering::Relaxed);
-        w.write_all(&buf[..n])?;
-    }
-    w.finish_write()
-}
-
-/// An encoder (or the plain sink) that can be finished through a box.
-trait FinishWrite: std::io::Write {
-    /// Writes the trailer and flushes the last chunk.
-    fn finish_write(self: Box<Self>) -> std::io::Result<()>;
-}
-
-impl FinishWrite for ChunkSink {
-    fn finish_write(mut self: Box<Self>) -> std::io::Result<()> {
-        self.send_buffer()
-    }
-}
-
-impl FinishWrite for flate2::write::GzEncoder<ChunkSink> {
-    fn finish_write(self: Box<Self>) -> std::io::Result<()> {
-        self.finish()?.send_buffer()
-    }
-}
-
-impl FinishWrite for zstd::stream::write::Encoder<'static, ChunkSink> {
-    fn finish_write(self: Box<Self>) -> std::io::Result<()> {
-        self.finish()?.send_buffer()
-    }
-}
-
-/// Collects bytes into [`CHUNK`]-sized pieces sent to the upload.
-struct ChunkSink {
-    tx: mpsc::Sender<std::io::Result<Bytes>>,
-    buf: Vec<u8>,
-}
-
-impl ChunkSink {
-    fn send_buffer(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| std::io::Error::other("upload stopped"))
-    }
-}
-
-impl std::io::Write for ChunkSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send_buffer()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Docker's layer media types named as their OCI equivalents (same bytes).
 fn oci_media_type(t: &str) -> String {
     match t {
@@ -410,26 +321,4 @@ async fn report_while<T>(
             }
         }
     }
-}
-
-/// The blob file, compressed as asked, as a stream of chunks made on a blocking thread;
-/// `sent` counts the file's bytes read.
-fn file_stream(
-    path: std::path::PathBuf,
-    sent: Arc<AtomicU64>,
-    compression: LayerCompression,
-) -> impl futures_util::Stream<Item = oci_client::errors::Result<Bytes>> + Send + 'static {
-    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
-    tokio::task::spawn_blocking(move || {
-        let sink = ChunkSink {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
-        if let Err(e) = compress_file(&path, &sent, compression, sink) {
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item.map_err(Into::into), rx))
-    })
 }
