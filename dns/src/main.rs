@@ -5,6 +5,7 @@
 //! last container on a served network has gone.
 
 mod answer;
+mod batch;
 mod forward;
 mod listen;
 mod server;

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd as _;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -19,13 +20,14 @@ use berth_engine::dns::DnsControl;
 use berth_engine::dns::table::Table;
 use berth_engine::network::NetworkStore;
 use nix::fcntl::FlockArg;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 use crate::answer::{self, Reply};
+use crate::batch;
 use crate::forward;
 use crate::listen;
 
@@ -235,48 +237,70 @@ async fn apply_listeners(shared: &Arc<Shared>) {
 }
 
 async fn serve_udp(sock: Arc<UdpSocket>, net: String, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let fd = sock.as_raw_fd();
+    let mut bufs = vec![vec![0u8; MAX_DATAGRAM]; batch::BATCH];
+    let mut got = Vec::with_capacity(batch::BATCH);
     loop {
-        let (n, from) = match sock.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
+        let r = sock
+            .async_io(Interest::READABLE, || batch::recv(fd, &mut bufs, &mut got))
+            .await;
+        if r.is_err() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
         let table = shared.table();
         let Some(idx) = table.network(&net) else {
             continue;
         };
-        let packet = &buf[..n];
-        match answer::answer(&table, idx, from.ip(), packet, true) {
-            Reply::Answer(bytes) => {
-                let _ = sock.send_to(&bytes, from).await;
-            }
-            Reply::Drop => {}
-            Reply::Forward => {
-                let ups = table.upstreams(idx, from.ip()).to_vec();
-                let permit = shared.forwards.clone().try_acquire_owned();
-                let (Ok(permit), false) = (permit, ups.is_empty()) else {
-                    if let Some(b) = answer::servfail(packet) {
-                        let _ = sock.send_to(&b, from).await;
-                    }
-                    continue;
-                };
-                let (sock, query, shared) = (sock.clone(), packet.to_vec(), shared.clone());
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let reply = match shared.upstreams.forward(&query, &ups).await {
-                        Some(r) => Some(r),
-                        None => answer::servfail(&query),
-                    };
-                    if let Some(r) = reply {
-                        let _ = sock.send_to(&r, from).await;
-                    }
-                });
+        for &(i, n, from) in &got {
+            let packet = &bufs[i][..n];
+            match answer::answer(&table, idx, from.ip(), packet, true) {
+                Reply::Answer(bytes) => send(&sock, &bytes, from).await,
+                Reply::Drop => {}
+                Reply::Forward => forward_udp(&sock, &shared, &table, idx, packet, from).await,
             }
         }
     }
+}
+
+/// Sends a reply: at once when the socket takes it, else once it is writable.
+async fn send(sock: &UdpSocket, bytes: &[u8], to: SocketAddr) {
+    if let Err(e) = sock.try_send_to(bytes, to) {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            let _ = sock.send_to(bytes, to).await;
+        }
+    }
+}
+
+/// Passes a query on to the client's upstreams in a task of its own (SERVFAIL at once past
+/// [`MAX_FORWARDS`] or with no upstream).
+async fn forward_udp(
+    sock: &Arc<UdpSocket>,
+    shared: &Arc<Shared>,
+    table: &Table,
+    idx: usize,
+    packet: &[u8],
+    from: SocketAddr,
+) {
+    let ups = table.upstreams(idx, from.ip()).to_vec();
+    let permit = shared.forwards.clone().try_acquire_owned();
+    let (Ok(permit), false) = (permit, ups.is_empty()) else {
+        if let Some(b) = answer::servfail(packet) {
+            send(sock, &b, from).await;
+        }
+        return;
+    };
+    let (sock, query, shared) = (sock.clone(), packet.to_vec(), shared.clone());
+    tokio::spawn(async move {
+        let _permit = permit;
+        let reply = match shared.upstreams.forward(&query, &ups).await {
+            Some(r) => Some(r),
+            None => answer::servfail(&query),
+        };
+        if let Some(r) = reply {
+            send(&sock, &r, from).await;
+        }
+    });
 }
 
 async fn serve_tcp(listener: TcpListener, net: String, shared: Arc<Shared>) {
