@@ -1,12 +1,14 @@
-//! Datagrams in batches: one recvmmsg(2) takes up to [`BATCH`] queries waiting on a socket,
-//! so a busy server makes one system call (and one trip through the reactor) per batch, not
-//! per query. nix's safe wrapper fills the headers; buffers are reused from call to call.
+//! Datagrams in batches: one recvmmsg(2) takes up to [`BATCH`] queries waiting on a socket
+//! and one sendmmsg(2) sends their answers, so a busy server makes two system calls (and one
+//! trip through the reactor) per batch, not two per query. nix's safe wrapper fills the headers; buffers are reused from call to call.
 
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use nix::sys::socket::{
+    ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
+};
 
 /// Datagrams taken per call.
 pub const BATCH: usize = 32;
@@ -36,6 +38,31 @@ pub fn recv(
         }
     }
     Ok(())
+}
+
+/// Sends `replies` (non-blocking) in one sendmmsg(2); returns how many went (fewer when the
+/// socket's buffer filled, `WouldBlock` when none did).
+pub fn send(fd: RawFd, replies: &[(Vec<u8>, SocketAddr)]) -> io::Result<usize> {
+    if replies.is_empty() {
+        return Ok(0);
+    }
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(replies.len(), None);
+    let iovs: Vec<[IoSlice<'_>; 1]> = replies.iter().map(|(b, _)| [IoSlice::new(b)]).collect();
+    let addrs: Vec<Option<SockaddrStorage>> = replies
+        .iter()
+        .map(|(_, a)| Some(SockaddrStorage::from(*a)))
+        .collect();
+    let cmsgs: [ControlMessage<'_>; 0] = [];
+    let sent = sendmmsg(
+        fd,
+        &mut headers,
+        iovs.iter(),
+        addrs,
+        cmsgs,
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(io::Error::from)?;
+    Ok(sent.count())
 }
 
 fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
@@ -71,5 +98,13 @@ mod tests {
         );
         let e = recv(server.as_raw_fd(), &mut bufs, &mut got).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        // Answers go back in one call, each to its sender.
+        let replies = vec![(b"to-a".to_vec(), pa), (b"to-b".to_vec(), pb)];
+        assert_eq!(send(server.as_raw_fd(), &replies).unwrap(), 2);
+        let mut buf = [0u8; 16];
+        let (n, from) = a.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&b"to-a"[..], to));
+        let (n, _) = b.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"to-b");
     }
 }

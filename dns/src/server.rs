@@ -240,6 +240,7 @@ async fn serve_udp(sock: Arc<UdpSocket>, net: String, shared: Arc<Shared>) {
     let fd = sock.as_raw_fd();
     let mut bufs = vec![vec![0u8; MAX_DATAGRAM]; batch::BATCH];
     let mut got = Vec::with_capacity(batch::BATCH);
+    let mut replies: Vec<(Vec<u8>, SocketAddr)> = Vec::with_capacity(batch::BATCH);
     loop {
         let r = sock
             .async_io(Interest::READABLE, || batch::recv(fd, &mut bufs, &mut got))
@@ -252,13 +253,19 @@ async fn serve_udp(sock: Arc<UdpSocket>, net: String, shared: Arc<Shared>) {
         let Some(idx) = table.network(&net) else {
             continue;
         };
+        replies.clear();
         for &(i, n, from) in &got {
             let packet = &bufs[i][..n];
             match answer::answer(&table, idx, from.ip(), packet, true) {
-                Reply::Answer(bytes) => send(&sock, &bytes, from).await,
+                Reply::Answer(bytes) => replies.push((bytes, from)),
                 Reply::Drop => {}
                 Reply::Forward => forward_udp(&sock, &shared, &table, idx, packet, from).await,
             }
+        }
+        // All answers in one call; what the socket did not take goes one by one.
+        let sent = batch::send(fd, &replies).unwrap_or(0);
+        for (bytes, to) in &replies[sent..] {
+            send(&sock, bytes, *to).await;
         }
     }
 }
