@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use berth_core::netns::Netns;
 
+use crate::TestNetns;
+
 /// How the registry is set up.
 #[derive(Debug, Clone, Default)]
 pub struct RegistrySetup {
@@ -31,9 +33,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts a registry on `addr` inside `ns` (found at `ns_path`); waits until it accepts
+    /// Starts a registry on `addr` inside the test netns `host`; waits until it accepts
     /// connections.
-    pub fn start(ns: &Netns, ns_path: &Path, addr: SocketAddr, setup: &RegistrySetup) -> Registry {
+    pub fn start(host: &TestNetns, addr: SocketAddr, setup: &RegistrySetup) -> Registry {
+        let (ns, ns_path) = (host.netns(), host.path());
         let dir = tempfile::tempdir().expect("registry dir");
         let mut auth = String::new();
         if let Some((u, p)) = &setup.user {

@@ -46,12 +46,7 @@ fn docker_logs_in_pushes_and_pulls_through_berthd() {
         user: Some(("bob".into(), "builder-9".into())),
         ..Default::default()
     };
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        "127.0.0.1:5000".parse().unwrap(),
-        &setup,
-    );
+    let reg = Registry::start(&b.host, "127.0.0.1:5000".parse().unwrap(), &setup);
     let d = daemon(&b);
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -48,6 +48,13 @@ fn fails_in(b: &Berth, host: &Path, args: &[&str]) -> String {
     e
 }
 
+/// `berth run --rm --network none ARGS` for `b`'s roots in `host`'s netns; stdout.
+fn run_none(b: &Berth, host: &Path, args: &[&str]) -> String {
+    let mut all = vec!["run", "--rm", "--network", "none"];
+    all.extend_from_slice(args);
+    ok_in(b, host, &all)
+}
+
 /// A berth with `bb` and a two-layer `bb2` (bb plus 256 KiB of random bytes in /big).
 fn with_two_images(prefix: &str) -> Berth {
     let b = Berth::with_busybox(prefix);
@@ -116,12 +123,7 @@ fn digest_of(push_out: &str) -> String {
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     let b = with_two_images("reg-rt");
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5000"),
-        &RegistrySetup::default(),
-    );
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &RegistrySetup::default());
     let v1 = format!("{}/team/bb:v1", reg.host);
     let v2 = format!("{}/team/bb:v2", reg.host);
     b.ok(&["tag", "bb", &v1]);
@@ -161,11 +163,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     );
     let (base_bytes, gets) = proxy.layer_traffic();
     assert_eq!(gets, 1);
-    let ran = ok_in(
-        &b2,
-        host,
-        &["run", "--rm", "--network", "none", p1, "echo", "pulled-ok"],
-    );
+    let ran = run_none(&b2, host, &[p1, "echo", "pulled-ok"]);
     assert_eq!(ran.trim(), "pulled-ok");
     // v2 over v1: only the new layer's bytes move, and only it is unpacked.
     let out = ok_in(&b2, host, &["pull", p2]);
@@ -178,11 +176,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
         (256 * 1024..base_bytes).contains(&new_bytes),
         "the new layer moved {new_bytes} bytes (base {base_bytes})"
     );
-    let ran = ok_in(
-        &b2,
-        host,
-        &["run", "--rm", "--network", "none", p2, "wc", "-c", "/big"],
-    );
+    let ran = run_none(&b2, host, &[p2, "wc", "-c", "/big"]);
     assert!(ran.contains("262144"), "{ran}");
     // Up to date: nothing moves.
     let out = ok_in(&b2, host, &["pull", p2]);
@@ -243,12 +237,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
     );
 
     // zstd layers push and pull as well (to a registry with no copies yet).
-    let other = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5004"),
-        &RegistrySetup::default(),
-    );
+    let other = Registry::start(&b.host, sa("127.0.0.1:5004"), &RegistrySetup::default());
     for c in ["zstd", "none"] {
         let n = format!("{}/{c}/bb:v2", other.host);
         b.ok(&["tag", "bb2", &n]);
@@ -263,11 +252,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
         );
         let b3 = Berth::new("reg-rt3");
         ok_in(&b3, host, &["pull", &n]);
-        let ran = ok_in(
-            &b3,
-            host,
-            &["run", "--rm", "--network", "none", &n, "wc", "-c", "/big"],
-        );
+        let ran = run_none(&b3, host, &[&n, "wc", "-c", "/big"]);
         assert!(ran.contains("262144"), "{c}: {ran}");
     }
     let out = b.run(&["push", "--compression", "lz4", &v1]);
@@ -283,12 +268,7 @@ fn push_then_pull_into_an_empty_store_and_run_moving_only_missing_blobs() {
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn skopeo_reads_what_berth_pushed_and_berth_pulls_what_skopeo_pushed() {
     let b = Berth::with_busybox("reg-sk");
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5000"),
-        &RegistrySetup::default(),
-    );
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &RegistrySetup::default());
     let name = format!("{}/berth/bb:v1", reg.host);
     b.ok(&["tag", "bb", &name]);
     b.ok(&["push", &name]);
@@ -341,19 +321,7 @@ fn skopeo_reads_what_berth_pushed_and_berth_pulls_what_skopeo_pushed() {
     let b2 = Berth::new("reg-sk2");
     let out = ok_in(&b2, b.host.path(), &["pull", &from_skopeo]);
     assert!(out.contains("Pull complete"), "{out}");
-    let ran = ok_in(
-        &b2,
-        b.host.path(),
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            &from_skopeo,
-            "echo",
-            "gz-ok",
-        ],
-    );
+    let ran = run_none(&b2, b.host.path(), &[&from_skopeo, "echo", "gz-ok"]);
     assert_eq!(ran.trim(), "gz-ok");
     // Pushed to another repository of the same registry: the gzip'd layer is mounted.
     let other = format!("{}/other/bb:o1", reg.host);
@@ -366,12 +334,7 @@ fn skopeo_reads_what_berth_pushed_and_berth_pulls_what_skopeo_pushed() {
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn faulty_downloads_are_retried_or_fail_leaving_nothing_behind() {
     let b = Berth::with_busybox("reg-ft");
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5000"),
-        &RegistrySetup::default(),
-    );
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &RegistrySetup::default());
     let name = format!("{}/f/bb:v1", reg.host);
     b.ok(&["tag", "bb", &name]);
     b.ok(&["push", &name]);
@@ -388,11 +351,7 @@ fn faulty_downloads_are_retried_or_fail_leaving_nothing_behind() {
         let out = ok_in(&fresh, b.host.path(), &["pull", via]);
         assert!(out.contains("Retrying in"), "{fault:?}: {out}");
         assert!(out.contains("Pull complete"), "{fault:?}: {out}");
-        let ran = ok_in(
-            &fresh,
-            b.host.path(),
-            &["run", "--rm", "--network", "none", via, "echo", "ok"],
-        );
+        let ran = run_none(&fresh, b.host.path(), &[via, "echo", "ok"]);
         assert_eq!(ran.trim(), "ok", "{fault:?}");
         assert_eq!(temp_files(&fresh), 0, "{fault:?}");
     }
@@ -413,12 +372,7 @@ fn faulty_downloads_are_retried_or_fail_leaving_nothing_behind() {
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_killed_pull_resumes_from_the_layers_it_verified_and_concurrent_pulls_share() {
     let b = with_two_images("reg-kill");
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5000"),
-        &RegistrySetup::default(),
-    );
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &RegistrySetup::default());
     let name = format!("{}/k/bb:v2", reg.host);
     b.ok(&["tag", "bb2", &name]);
     // Uncompressed, so the registry's blob digests are the diff ids the stall names.
@@ -470,11 +424,7 @@ fn a_killed_pull_resumes_from_the_layers_it_verified_and_concurrent_pulls_share(
     }
     let ids = both.ok(&["images", "-q"]);
     assert_eq!(ids.lines().count(), 1, "{ids}");
-    let ran = ok_in(
-        &both,
-        b.host.path(),
-        &["run", "--rm", "--network", "none", via, "wc", "-c", "/big"],
-    );
+    let ran = run_none(&both, b.host.path(), &[via, "wc", "-c", "/big"]);
     assert!(ran.contains("262144"), "{ran}");
 }
 
@@ -486,7 +436,7 @@ fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
         user: Some(("alice".into(), "wonderland-7".into())),
         ..Default::default()
     };
-    let reg = Registry::start(b.host.netns(), b.host.path(), sa("127.0.0.1:5000"), &setup);
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &setup);
     let cfg = tempfile::tempdir().unwrap();
     let berth = |args: &[&str], stdin: Option<&str>| with_config(&b, cfg.path(), args, stdin);
     let name = format!("{}/private/bb:v1", reg.host);
@@ -541,8 +491,7 @@ fn basic_auth_uses_dockers_config_json_and_tls_needs_the_registrys_ca() {
     b.host
         .run_ok("ip", &["addr", "add", "10.77.0.1/32", "dev", "lo"]);
     let tls = Registry::start(
-        b.host.netns(),
-        b.host.path(),
+        &b.host,
         sa("10.77.0.1:5443"),
         &RegistrySetup {
             tls: true,
@@ -611,12 +560,7 @@ fn digest_and_size(push_out: &str) -> (String, u64) {
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn a_multi_platform_index_resolves_to_linux_amd64_or_the_asked_platform() {
     let b = with_two_images("reg-idx");
-    let reg = Registry::start(
-        b.host.netns(),
-        b.host.path(),
-        sa("127.0.0.1:5000"),
-        &RegistrySetup::default(),
-    );
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &RegistrySetup::default());
     let (amd, arm) = (
         format!("{}/m/bb:amd", reg.host),
         format!("{}/m/bb:arm", reg.host),
@@ -648,36 +592,18 @@ fn a_multi_platform_index_resolves_to_linux_amd64_or_the_asked_platform() {
     let host = b.host.path();
     let fresh = Berth::new("reg-idx2");
     ok_in(&fresh, host, &["pull", &multi]);
-    let out = ok_in(
+    let out = run_none(
         &fresh,
         host,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            &multi,
-            "sh",
-            "-c",
-            "test -e /big && echo arm || echo amd",
-        ],
+        &[&multi, "sh", "-c", "test -e /big && echo arm || echo amd"],
     );
     assert_eq!(out.trim(), "amd", "linux/amd64 by default");
     let arm64 = Berth::new("reg-idx3");
     ok_in(&arm64, host, &["pull", "--platform", "linux/arm64", &multi]);
-    let out = ok_in(
+    let out = run_none(
         &arm64,
         host,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            &multi,
-            "sh",
-            "-c",
-            "test -e /big && echo arm || echo amd",
-        ],
+        &[&multi, "sh", "-c", "test -e /big && echo arm || echo amd"],
     );
     assert_eq!(out.trim(), "arm");
     let err = fails_in(&fresh, host, &["pull", "--platform", "linux/s390x", &multi]);
@@ -707,7 +633,7 @@ fn the_bearer_token_flow_logs_in_pushes_and_pulls() {
         token: Some((format!("http://{}/token", tokens.addr), tokens.cert.clone())),
         ..Default::default()
     };
-    let reg = Registry::start(b.host.netns(), b.host.path(), sa("127.0.0.1:5000"), &setup);
+    let reg = Registry::start(&b.host, sa("127.0.0.1:5000"), &setup);
     let cfg = tempfile::tempdir().unwrap();
     let berth = |args: &[&str], stdin: Option<&str>| with_config(&b, cfg.path(), args, stdin);
     let name = format!("{}/tok/bb:v1", reg.host);

@@ -5,18 +5,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
 
-use berth_engine::registry::{Progress, ProgressEvent, bar};
+use berth_engine::registry::{Progress, ProgressEvent, Verb, bar};
 
 use super::super::human;
-
-/// Which words to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    /// `berth pull`.
-    Pull,
-    /// `berth push`.
-    Push,
-}
 
 /// Prints progress events to stdout (or stderr, under `run`).
 pub struct Renderer {
@@ -37,21 +28,20 @@ struct State {
 impl Renderer {
     /// A renderer for `verb` on stdout; bars only when stdout is a terminal.
     pub fn new(verb: Verb) -> Self {
-        Renderer {
-            verb,
-            tty: io::stdout().is_terminal(),
-            to_stderr: false,
-            state: Mutex::new(State::default()),
-        }
+        Self::with(verb, false, io::stdout().is_terminal())
     }
 
-    /// A pull renderer on stderr (`run`'s pull of a missing image keeps stdout the
-    /// container's); bars only when stderr is a terminal.
+    /// A renderer on stderr (`run`'s pull of a missing image keeps stdout the container's);
+    /// bars only when stderr is a terminal.
     pub fn on_stderr(verb: Verb) -> Self {
+        Self::with(verb, true, io::stderr().is_terminal())
+    }
+
+    fn with(verb: Verb, to_stderr: bool, tty: bool) -> Self {
         Renderer {
             verb,
-            tty: io::stderr().is_terminal(),
-            to_stderr: true,
+            tty,
+            to_stderr,
             state: Mutex::new(State::default()),
         }
     }
@@ -63,45 +53,24 @@ impl Renderer {
         }
     }
 
+    /// The layer id and the line to show for it; bytes and extraction only on a terminal.
     fn status(&self, e: &ProgressEvent) -> Option<(String, String)> {
-        let pull = self.verb == Verb::Pull;
-        Some(match e {
-            ProgressEvent::Waiting { id } => (
-                id.clone(),
-                if pull {
-                    "Pulling fs layer"
-                } else {
-                    "Preparing"
-                }
-                .into(),
-            ),
-            ProgressEvent::Exists { id, mounted_from } => (
-                id.clone(),
-                match (pull, mounted_from) {
-                    (true, _) => "Already exists".into(),
-                    (false, Some(from)) => format!("Mounted from {from}"),
-                    (false, None) => "Layer already exists".into(),
-                },
-            ),
-            ProgressEvent::Bytes { id, current, total } if self.tty => {
-                let word = if pull { "Downloading" } else { "Pushing" };
-                let line = match total {
-                    Some(t) => bar(*current, *t),
-                    None => human::size(*current, 3),
-                };
-                (id.clone(), format!("{word} {line}"))
+        match e {
+            ProgressEvent::Bytes { .. } | ProgressEvent::Extracting { .. } if !self.tty => {
+                return None;
             }
-            ProgressEvent::Downloaded { id } => (id.clone(), "Download complete".into()),
-            ProgressEvent::Extracting { id } if self.tty => (id.clone(), "Extracting".into()),
-            ProgressEvent::Done { id } => (
-                id.clone(),
-                if pull { "Pull complete" } else { "Pushed" }.into(),
-            ),
-            ProgressEvent::Retrying { id, seconds } => {
-                (id.clone(), format!("Retrying in {seconds} second(s)"))
-            }
-            _ => return None,
-        })
+            ProgressEvent::Start { .. } => return None,
+            _ => {}
+        }
+        let (id, mut line) = e.status(self.verb)?;
+        if let ProgressEvent::Bytes { current, total, .. } = e {
+            line.push(' ');
+            line.push_str(&match total {
+                Some(t) => bar(*current, *t),
+                None => human::size(*current, 3),
+            });
+        }
+        Some((id?.to_owned(), line))
     }
 }
 
@@ -109,10 +78,11 @@ impl Progress for Renderer {
     fn event(&self, e: ProgressEvent) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = self.out();
-        if let ProgressEvent::Start { repository, tag } = &e {
-            let _ = match self.verb {
-                Verb::Pull => writeln!(out, "{tag}: Pulling from {repository}"),
-                Verb::Push => writeln!(out, "The push refers to repository [{repository}]"),
+        if let ProgressEvent::Start { .. } = &e {
+            let _ = match e.status(self.verb) {
+                Some((Some(tag), line)) => writeln!(out, "{tag}: {line}"),
+                Some((None, line)) => writeln!(out, "{line}"),
+                None => Ok(()),
             };
             return;
         }

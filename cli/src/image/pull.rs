@@ -7,8 +7,9 @@ use std::io::{self, Write};
 use berth_engine::registry::{self, Platform, PullOptions, RemoteRef};
 
 use super::super::storage_opts::{StorageCtx, open_store};
-use super::progress::{Renderer, Verb};
+use super::progress::Renderer;
 use super::registry_args::RegistryArgs;
+use berth_engine::registry::Verb;
 
 /// `berth pull` arguments.
 #[derive(clap::Args, Debug)]

@@ -8,8 +8,9 @@ use anyhow::Context as _;
 use berth_engine::registry::{self, LayerCompression, RemoteRef};
 
 use super::super::storage_opts::{StorageCtx, open_store};
-use super::progress::{Renderer, Verb};
+use super::progress::Renderer;
 use super::registry_args::RegistryArgs;
+use berth_engine::registry::Verb;
 
 /// `berth push` arguments.
 #[derive(clap::Args, Debug)]

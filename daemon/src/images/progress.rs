@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use berth_engine::registry::{Progress, ProgressEvent, bar};
+use berth_engine::registry::{Progress, ProgressEvent, Verb, bar};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -16,15 +16,6 @@ use crate::backend::Env;
 use crate::error::{ApiError, ApiResult};
 use crate::reply::{self, Reply};
 use crate::router::App;
-
-/// Which words to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    /// `POST /images/create?fromImage=`.
-    Pull,
-    /// `POST /images/{name}/push`.
-    Push,
-}
 
 /// Sends each event as a JSON line (unbounded: events are few, one per 512 KiB at most).
 pub struct JsonProgress {
@@ -42,49 +33,21 @@ impl Progress for JsonProgress {
 
 /// The JSON line of one event; `None` for events dockerd does not show.
 pub fn line(verb: Verb, e: &ProgressEvent) -> Option<Value> {
-    let pull = verb == Verb::Pull;
-    let status = |id: &str, s: &str| json!({"status": s, "progressDetail": {}, "id": id});
-    Some(match e {
-        ProgressEvent::Start { repository, tag } => match verb {
-            Verb::Pull => json!({"status": format!("Pulling from {repository}"), "id": tag}),
-            Verb::Push => {
-                json!({"status": format!("The push refers to repository [{repository}]")})
-            }
-        },
-        ProgressEvent::Waiting { id } => status(
-            id,
-            if pull {
-                "Pulling fs layer"
-            } else {
-                "Preparing"
-            },
-        ),
-        ProgressEvent::Exists { id, mounted_from } => match (pull, mounted_from) {
-            (true, _) => status(id, "Already exists"),
-            (false, Some(from)) => status(id, &format!("Mounted from {from}")),
-            (false, None) => status(id, "Layer already exists"),
-        },
-        ProgressEvent::Bytes { id, current, total } => {
+    let (id, status) = e.status(verb)?;
+    let mut v = json!({"status": status});
+    if let Some(id) = id {
+        v["id"] = json!(id);
+    }
+    match e {
+        ProgressEvent::Bytes { current, total, .. } => {
             let total = total.unwrap_or(0);
-            json!({
-                "status": if pull { "Downloading" } else { "Pushing" },
-                "progressDetail": {"current": current, "total": total},
-                "progress": bar(*current, total),
-                "id": id,
-            })
+            v["progressDetail"] = json!({"current": current, "total": total});
+            v["progress"] = json!(bar(*current, total));
         }
-        ProgressEvent::Downloaded { id } => status(id, "Download complete"),
-        ProgressEvent::Extracting { id } => status(id, "Extracting"),
-        ProgressEvent::Done { id } => status(id, if pull { "Pull complete" } else { "Pushed" }),
-        ProgressEvent::Retrying { id, seconds } => status(
-            id,
-            &format!(
-                "Retrying in {seconds} second{}",
-                if *seconds == 1 { "" } else { "s" }
-            ),
-        ),
-        ProgressEvent::Finished { .. } => return None,
-    })
+        ProgressEvent::Start { .. } => {}
+        _ => v["progressDetail"] = json!({}),
+    }
+    Some(v)
 }
 
 /// An error line as dockerd ends a failed stream.

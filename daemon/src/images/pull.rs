@@ -8,12 +8,13 @@ use berth_engine::registry::{self, Platform, PullOptions, RemoteRef};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::progress::{Verb, run_streamed};
+use super::progress::run_streamed;
 use super::registry_auth;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::reply::Reply;
 use crate::router::App;
+use berth_engine::registry::Verb;
 
 /// `POST /images/create` with `fromImage`.
 pub async fn pull(app: &Arc<App>, req: &hyper::Request<Incoming>, q: &Query) -> ApiResult<Reply> {

@@ -9,12 +9,13 @@ use berth_engine::registry::{self, RemoteRef};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::progress::{Verb, run_streamed};
+use super::progress::run_streamed;
 use super::registry_auth;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::reply::Reply;
 use crate::router::App;
+use berth_engine::registry::Verb;
 
 /// `POST /images/{name}/push`.
 pub async fn push(

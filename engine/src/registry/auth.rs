@@ -196,14 +196,11 @@ async fn check_login(
         }
         r => r.trim_start_matches("https://").trim_end_matches('/'),
     };
-    let http = super::client::http_client(opts, registry, Duration::from_secs(30))?;
-    let scheme = super::client::scheme(opts, registry).await;
-    let transport = |e: reqwest::Error| RegistryError::Registry {
-        op: "login to",
-        target: registry.to_owned(),
-        message: super::error::chain(&e),
-        retry: false,
-    };
+    let certs = super::client::ca_certificates(&opts.certs_dir, registry)?;
+    let http = super::client::http_client(registry, &certs, Duration::from_secs(30))?;
+    let scheme = super::client::scheme(opts, registry, &certs).await;
+    let transport =
+        |e: reqwest::Error| RegistryError::fatal("login to", registry, super::error::chain(&e));
     let url = format!("{scheme}://{registry}/v2/");
     let first = http.get(&url).send().await.map_err(transport)?;
     if first.status().is_success() {
@@ -245,12 +242,11 @@ async fn check_login(
             message: "unauthorized: incorrect username or password".into(),
         })
     } else {
-        Err(RegistryError::Registry {
-            op: "login to",
-            target: registry.to_owned(),
-            message: format!("registry answered {status}"),
-            retry: false,
-        })
+        Err(RegistryError::fatal(
+            "login to",
+            registry,
+            format!("registry answered {status}"),
+        ))
     }
 }
 

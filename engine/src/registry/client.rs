@@ -130,7 +130,7 @@ pub(crate) async fn connect(
     registry: &str,
 ) -> Result<Connection, RegistryError> {
     let certs = ca_certificates(&opts.certs_dir, registry)?;
-    let protocol = match scheme(opts, registry).await {
+    let protocol = match scheme(opts, registry, &certs).await {
         "http" => ClientProtocol::Http,
         _ => ClientProtocol::Https,
     };
@@ -155,21 +155,22 @@ pub(crate) async fn connect(
         max_concurrent_upload: opts.uploads.max(1),
         connect_timeout: Some(Duration::from_secs(15)),
         read_timeout: Some(Duration::from_secs(60)),
-        // Blobs are streamed in one PUT with their length: one round trip per blob.
+        // Uncompressed layers and configs go in one PUT with their length (compressed ones
+        // are chunked: their digest is known only at the end).
         use_monolithic_push: true,
         ..ClientConfig::default()
     };
-    let client = Client::try_from(config).map_err(|e| RegistryError::Registry {
-        op: "configure client for",
-        target: registry.to_owned(),
-        message: super::error::describe(&e),
-        retry: false,
+    let client = Client::try_from(config).map_err(|e| {
+        RegistryError::fatal("configure client for", registry, super::error::describe(&e))
     })?;
     Ok(Connection { client, auth })
 }
 
 /// The PEM files `<certs_dir>/<registry>/*.crt`; none when the directory does not exist.
-fn ca_certificates(certs_dir: &Path, registry: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+pub(crate) fn ca_certificates(
+    certs_dir: &Path,
+    registry: &str,
+) -> Result<Vec<Vec<u8>>, RegistryError> {
     let dir = certs_dir.join(registry);
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
@@ -195,41 +196,40 @@ fn ca_certificates(certs_dir: &Path, registry: &str) -> Result<Vec<Vec<u8>>, Reg
     Ok(out)
 }
 
-/// `https`, or `http` for an insecure registry that does not answer over TLS.
-pub(crate) async fn scheme(opts: &RegistryOptions, registry: &str) -> &'static str {
+/// `https`, or `http` for an insecure registry that does not answer over TLS (`certs`: the
+/// registry's CA certificates, trusted besides the system roots).
+pub(crate) async fn scheme(
+    opts: &RegistryOptions,
+    registry: &str,
+    certs: &[Vec<u8>],
+) -> &'static str {
     if !opts.is_insecure(registry) {
         return "https";
     }
-    match http_client(opts, registry, PROBE_TIMEOUT) {
+    match http_client(registry, certs, PROBE_TIMEOUT) {
         Ok(c) if speaks_tls(&c, registry).await => "https",
         _ => "http",
     }
 }
 
-/// A plain HTTP client trusting the registry's CA certificates besides the system roots
-/// (for the TLS probe and `login`).
+/// A plain HTTP client trusting `certs` (PEM) besides the system roots (for the TLS probe and
+/// `login`).
 pub(crate) fn http_client(
-    opts: &RegistryOptions,
     registry: &str,
+    certs: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<reqwest::Client, RegistryError> {
     let mut b = reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout);
-    for pem in ca_certificates(&opts.certs_dir, registry)? {
-        let c = reqwest::Certificate::from_pem(&pem).map_err(|e| RegistryError::Registry {
-            op: "read CA certificate for",
-            target: registry.to_owned(),
-            message: super::error::chain(&e),
-            retry: false,
+    for pem in certs {
+        let c = reqwest::Certificate::from_pem(pem).map_err(|e| {
+            RegistryError::fatal("read CA certificate for", registry, super::error::chain(&e))
         })?;
         b = b.add_root_certificate(c);
     }
-    b.build().map_err(|e| RegistryError::Registry {
-        op: "configure client for",
-        target: registry.to_owned(),
-        message: super::error::chain(&e),
-        retry: false,
+    b.build().map_err(|e| {
+        RegistryError::fatal("configure client for", registry, super::error::chain(&e))
     })
 }
 

@@ -109,6 +109,16 @@ impl RegistryError {
         }
     }
 
+    /// A failure of `op` on `target` that no retry cures (setting up a client, a login).
+    pub(crate) fn fatal(op: &'static str, target: &str, message: impl ToString) -> Self {
+        RegistryError::Registry {
+            op,
+            target: target.to_owned(),
+            message: message.to_string(),
+            retry: false,
+        }
+    }
+
     /// Whether retrying could help: a dropped connection, a timeout, a 5xx answer, a body
     /// cut short or altered in transit.
     pub(crate) fn is_transient(&self) -> bool {

@@ -23,7 +23,7 @@ pub use auth::{AuthFile, Credentials, login, verify};
 pub use client::{LayerCompression, RegistryOptions};
 pub use error::RegistryError;
 pub use platform::Platform;
-pub use progress::{NoProgress, Progress, ProgressEvent, bar};
+pub use progress::{NoProgress, Progress, ProgressEvent, Verb, bar};
 pub use pull::{PullOptions, PullReport, pull};
 pub use push::{PushReport, push};
 pub use reference::RemoteRef;

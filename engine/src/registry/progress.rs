@@ -67,6 +67,56 @@ pub enum ProgressEvent {
     },
 }
 
+/// Which words a report uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// A pull.
+    Pull,
+    /// A push.
+    Push,
+}
+
+impl ProgressEvent {
+    /// Docker's words for the event: the id it belongs to (a layer's, the tag for a pull's
+    /// first line, none for a push's) and the status (`Pulling fs layer`, `Downloading`,
+    /// `Mounted from a/b`, ...); `None` for [`ProgressEvent::Finished`], which front ends
+    /// word themselves. `Bytes` gives only the verb: the bar is the front end's.
+    pub fn status(&self, verb: Verb) -> Option<(Option<&str>, String)> {
+        let pull = verb == Verb::Pull;
+        let pick = |p: &str, q: &str| if pull { p } else { q }.to_owned();
+        Some(match self {
+            ProgressEvent::Start { repository, tag } => match verb {
+                Verb::Pull => (Some(tag.as_str()), format!("Pulling from {repository}")),
+                Verb::Push => (
+                    None,
+                    format!("The push refers to repository [{repository}]"),
+                ),
+            },
+            ProgressEvent::Waiting { id } => (Some(id), pick("Pulling fs layer", "Preparing")),
+            ProgressEvent::Exists { id, mounted_from } => (
+                Some(id),
+                match (pull, mounted_from) {
+                    (true, _) => "Already exists".to_owned(),
+                    (false, Some(from)) => format!("Mounted from {from}"),
+                    (false, None) => "Layer already exists".to_owned(),
+                },
+            ),
+            ProgressEvent::Bytes { id, .. } => (Some(id), pick("Downloading", "Pushing")),
+            ProgressEvent::Downloaded { id } => (Some(id), "Download complete".to_owned()),
+            ProgressEvent::Extracting { id } => (Some(id), "Extracting".to_owned()),
+            ProgressEvent::Done { id } => (Some(id), pick("Pull complete", "Pushed")),
+            ProgressEvent::Retrying { id, seconds } => (
+                Some(id),
+                format!(
+                    "Retrying in {seconds} second{}",
+                    if *seconds == 1 { "" } else { "s" }
+                ),
+            ),
+            ProgressEvent::Finished { .. } => return None,
+        })
+    }
+}
+
 /// Receives progress events; called from several threads at once.
 pub trait Progress: Send + Sync {
     /// One event.
@@ -124,5 +174,22 @@ mod tests {
             "an unknown total draws an empty bar"
         );
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+        let e = ProgressEvent::Exists {
+            id: "x".into(),
+            mounted_from: Some("a/b".into()),
+        };
+        assert_eq!(
+            e.status(Verb::Push),
+            Some((Some("x"), "Mounted from a/b".into()))
+        );
+        assert_eq!(
+            e.status(Verb::Pull),
+            Some((Some("x"), "Already exists".into()))
+        );
+        let start = ProgressEvent::Start {
+            repository: "library/bb".into(),
+            tag: "v1".into(),
+        };
+        assert_eq!(start.status(Verb::Push).unwrap().0, None);
     }
 }

@@ -110,7 +110,7 @@ pub fn pull(
         None => images.record(id.as_str()).is_ok(),
     };
     let (done_tx, done_rx) = mpsc::channel::<usize>();
-    let fetched = std::thread::scope(|s| {
+    let (fetched, unpacked) = std::thread::scope(|s| {
         let unpacker = s.spawn(|| unpack_in_order(store, &plan, &missing, done_rx, progress));
         let fetched = rt.block_on(fetch_layers(
             &conn, r, &plan, &missing, store, opts, progress, done_tx,
@@ -118,14 +118,14 @@ pub fn pull(
         let unpacked = unpacker
             .join()
             .unwrap_or_else(|_| Err(download_err("unpacking panicked")));
-        fetched.and_then(|f| unpacked.map(|u| (f, u)))
+        (fetched, unpacked)
     });
-    // `_locks` keeps the layers' locks until the image is registered.
-    let ((bytes, downloaded, _locks), stack) = match fetched {
-        Ok(x) => x,
+    // `fetched.locks` are held until the image is registered (or the failed pull's blobs
+    // are gone).
+    let stack = match fetched.error.map_or(unpacked, Err) {
+        Ok(stack) => stack,
         Err(e) => {
-            let stored: Vec<Digest> = missing.iter().map(|i| plan.diff_ids[*i].clone()).collect();
-            if let Err(c) = images.remove_blobs_unless_referenced(&stored) {
+            if let Err(c) = images.remove_blobs_unless_referenced(&fetched.downloaded) {
                 tracing::warn!(error = %c, "could not remove the blobs of a failed pull");
             }
             return Err(e);
@@ -157,19 +157,20 @@ pub fn pull(
         .as_ref()
         .map_or_else(|| r.to_string(), ToString::to_string);
     images.emit("pull", &id, Some(&name));
+    let changed = !known || !fetched.downloaded.is_empty();
     progress.event(ProgressEvent::Finished {
         digest: plan.digest.clone(),
-        changed: !known || downloaded > 0,
+        changed,
         size: 0,
     });
     Ok(PullReport {
         id,
         digest: plan.digest,
         tag,
-        changed: !known || downloaded > 0,
-        layers_downloaded: downloaded,
+        changed,
+        layers_downloaded: fetched.downloaded.len(),
         layers_present: plan.diff_ids.len() - missing.len(),
-        bytes_downloaded: bytes,
+        bytes_downloaded: fetched.bytes,
     })
 }
 
@@ -181,9 +182,20 @@ fn download_err(message: &str) -> RegistryError {
     }
 }
 
+/// What [`fetch_layers`] did, also when it failed.
+struct Fetch {
+    /// Compressed bytes received.
+    bytes: u64,
+    /// Layers this pull stored (not those another pull stored meanwhile).
+    downloaded: Vec<Digest>,
+    /// The flocks of the layers fetched, held until the pull ends.
+    locks: Vec<nix::fcntl::Flock<File>>,
+    /// The failure that stopped it.
+    error: Option<RegistryError>,
+}
+
 /// Downloads the `missing` layers, `opts.registry.downloads` at once, telling the unpacker
-/// each one that lands. Returns (compressed bytes received, layers downloaded, the layers'
-/// locks).
+/// each one that lands; stops at the first failure.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_layers(
     conn: &Connection,
@@ -194,7 +206,7 @@ async fn fetch_layers(
     opts: &PullOptions,
     progress: &dyn Progress,
     done: mpsc::Sender<usize>,
-) -> Result<(u64, usize, Vec<LayerLock>), RegistryError> {
+) -> Fetch {
     let lock_dir = store.images().dir().join("locks");
     let jobs = missing.iter().map(|&i| {
         let job = LayerJob {
@@ -210,25 +222,30 @@ async fn fetch_layers(
     });
     let mut results =
         futures_util::stream::iter(jobs).buffer_unordered(opts.registry.downloads.max(1));
-    let (mut bytes, mut count, mut locks) = (0, 0, Vec::new());
+    let mut out = Fetch {
+        bytes: 0,
+        downloaded: Vec::new(),
+        locks: Vec::new(),
+        error: None,
+    };
     while let Some((i, res)) = results.next().await {
-        let (fetched, lock) = res?;
-        locks.push(lock);
-        match fetched {
-            Fetched::Downloaded { bytes: b } => {
-                bytes += b;
-                count += 1;
+        let (fetched, lock) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                out.error = Some(e);
+                return out;
             }
-            Fetched::AlreadyThere => {}
+        };
+        out.locks.push(lock);
+        if let Fetched::Downloaded { bytes } = fetched {
+            out.bytes += bytes;
+            out.downloaded.push(plan.diff_ids[i].clone());
         }
         // The unpacker may have stopped on an error of its own; that error is reported.
         let _ = done.send(i);
     }
-    Ok((bytes, count, locks))
+    out
 }
-
-/// The flock a pull holds on a layer it fetched.
-type LayerLock = nix::fcntl::Flock<File>;
 
 /// Unpacks the image's layers base first, each as soon as it (and all below it) is in the
 /// blob store. `missing` are the layers being downloaded; the others are present.

@@ -50,7 +50,8 @@ struct Pushed {
     media_type: String,
     digest: String,
     size: u64,
-    uploaded: Option<u64>,
+    /// Whether this push sent it (else the registry had it or mounted it).
+    uploaded: bool,
 }
 
 /// `push NAME`: sends the local image `local` to `target`.
@@ -91,16 +92,17 @@ pub fn push(
             .await;
         results.into_iter().collect::<Result<Vec<_>, _>>()
     })?;
+    let config_size = config_bytes.len();
     rt.block_on(ensure_blob(
         &conn,
         target,
         &rec.id,
-        Bytes::from(config_bytes.clone()),
+        Bytes::from(config_bytes),
     ))?;
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_IMAGE_MEDIA_TYPE,
-        "config": {"mediaType": CONFIG_TYPE, "digest": rec.id.as_str(), "size": config_bytes.len()},
+        "config": {"mediaType": CONFIG_TYPE, "digest": rec.id.as_str(), "size": config_size},
         "layers": pushed.iter().map(|p| json!({
             "mediaType": p.media_type, "digest": p.digest, "size": p.size
         })).collect::<Vec<_>>(),
@@ -128,7 +130,11 @@ pub fn push(
         .collect();
     images.record_registry_copy(&rec.id, &target.repo_digest(&digest), &new_sources)?;
     images.emit("push", &rec.id, Some(&target.to_string()));
-    let uploaded: Vec<u64> = pushed.iter().filter_map(|p| p.uploaded).collect();
+    let uploaded: Vec<u64> = pushed
+        .iter()
+        .filter(|p| p.uploaded)
+        .map(|p| p.size)
+        .collect();
     progress.event(ProgressEvent::Finished {
         digest: digest.clone(),
         changed: !uploaded.is_empty(),
@@ -159,7 +165,7 @@ async fn push_layer(
             media_type: oci_media_type(&src.media_type),
             digest: src.digest.to_string(),
             size: src.size,
-            uploaded: None,
+            uploaded: false,
         };
         if exists(conn, target, src.digest.as_str()).await? {
             progress.event(ProgressEvent::Exists {
@@ -194,7 +200,7 @@ async fn push_layer(
         media_type: PLAIN_LAYER.to_owned(),
         digest: diff_id.to_string(),
         size,
-        uploaded: None,
+        uploaded: false,
     };
     if exists(conn, target, diff_id.as_str()).await? {
         progress.event(ProgressEvent::Exists {
@@ -241,7 +247,7 @@ async fn push_layer(
         media_type: compression.media_type().to_owned(),
         digest: sent_as.0,
         size: sent_as.1,
-        uploaded: Some(sent_as.1),
+        uploaded: true,
     })
 }
 
