@@ -9,16 +9,16 @@
 #      new layer's compressed size, berth vs podman;
 #   3. push of v1 to an empty registry: berth push vs podman push (both from their stores).
 # Medians of RUNS runs, tools alternating. Needs root, docker-registry, skopeo, podman,
-# busybox-static, python3 (installed here if missing).
+# busybox-static, bc, python3 (installed here if missing).
 # Usage: sudo bench/registry/run.sh [RUNS]   (default 5; BENCH_NO_BUILD=1 uses target/release)
 set -euo pipefail
 RUNS=${1:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root" >&2; exit 1; }
-if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null || ! command -v podman >/dev/null; then
+if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null || ! command -v podman >/dev/null || ! command -v bc >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo podman busybox-static >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo podman busybox-static bc >/dev/null
 fi
 [ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p berth-cli --manifest-path "$REPO/Cargo.toml"
 BIN=$REPO/target/release/berth
