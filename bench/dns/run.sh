@@ -7,7 +7,10 @@
 #      names, and for a forwarded name (both forward to the same upstream, a dnsmasq in an
 #      "outside" netns answering it from its own records);
 #   2. latency p50/p99 at a fixed 2000 queries per second (dnsperf -v, per query), same names;
-#   3. the time from `berth run -d` returning to the new name resolving from another container.
+#   3. the time from `berth run -d` returning to the new name resolving from another container;
+#   4. each server's CPU time (user + system, from /proc) per answered query during the
+#      throughput runs: what a query costs the server, apart from the load generator, which
+#      shares the machine's cores with it.
 # Servers alternate round by round; medians of ROUNDS rounds. Everything runs in throwaway
 # network namespaces and is removed at the end. Needs root, dnsperf, aardvark-dns,
 # dnsmasq-base (installed here if missing), busybox-static, python3.
@@ -39,7 +42,8 @@ berth() { nsenter --net=/run/netns/$HNS "$BIN/berth" "$@"; }
 field() { berth inspect "$1" | python3 -c "import json,sys; c=json.load(sys.stdin)[0]; print($2)"; }
 cleanup() {
     set +e
-    [ -n "${AARD_PID:-}" ] && kill "$AARD_PID" 2>/dev/null
+    # aardvark-dns daemonizes itself: find it by its config directory.
+    pkill -f "aardvark-dns --config $WORK/aard" 2>/dev/null
     [ -n "${DNSMASQ_PID:-}" ] && kill "$DNSMASQ_PID" 2>/dev/null
     for c in $(berth ps -aq 2>/dev/null); do berth rm -f "$c" >/dev/null 2>&1; done
     berth net rm bn >/dev/null 2>&1
@@ -84,8 +88,12 @@ mkdir -p "$WORK/aard"
     done
 } > "$WORK/aard/bn"
 nsenter --net=/run/netns/$HNS "$AARDVARK" --config "$WORK/aard" -p 5353 run >"$WORK/aard.log" 2>&1 &
-AARD_PID=$!
 sleep 1
+# The servers' processes (berth-dns: its supervisor and server, both with these arguments).
+pids_of() { pgrep -f "$([ "$1" = berth ] && echo "berth-dns --root $WORK/root" || echo "aardvark-dns --config $WORK/aard")"; }
+# CPU ticks (user + system) of a server's processes so far.
+ticks() { local t=0; for p in $(pids_of "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+HZ=$(getconf CLK_TCK)
 
 for i in $(seq 1 "$NCTR"); do echo "c$i A"; done > "$WORK/names.txt"
 echo "outside.example A" > "$WORK/forward.txt"
@@ -104,12 +112,17 @@ for r in $(seq 1 "$ROUNDS"); do
     for who in berth aardvark; do
         port=$([ $who = berth ] && echo 53 || echo 5353)
         for f in names forward; do
-            qps=$(perf $port "$WORK/$f.txt" -c 4 -q 200 -l "$SECS" | awk '/Queries per second/ {print $4}')
+            t0=$(ticks $who)
+            out=$(perf $port "$WORK/$f.txt" -c 4 -q 200 -l "$SECS")
+            t1=$(ticks $who)
+            qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
+            done_q=$(echo "$out" | awk '/Queries completed/ {print $3}')
+            us_per_q=$(python3 -c "print('%.2f' % (($t1 - $t0) / $HZ * 1e6 / $done_q))")
             lat=$(perf $port "$WORK/$f.txt" -Q 2000 -l 2 -v | python3 -c '
 import sys
 l=sorted(float(x.split()[-1]) for x in sys.stdin if x.startswith(">") and x.split()[-1].replace(".","",1).isdigit())
 print("%.1f %.1f" % (l[len(l)//2]*1e6, l[int(len(l)*0.99)]*1e6) if l else "nan nan")')
-            echo "$who $f $qps $lat" >> "$WORK/results"
+            echo "$who $f $qps $lat $us_per_q" >> "$WORK/results"
         done
     done
 done
@@ -145,6 +158,12 @@ print("|---|---|---|---|---|---|")
 for f, label in (("names", "container names"), ("forward", "forwarded name")):
     b, a = med("berth", f, 2), med("aardvark", f, 2)
     print(f"| {label} | {b:.0f} | {a:.0f} | {b/a:.2f} | {med('berth', f, 3):.0f} / {med('berth', f, 4):.0f} | {med('aardvark', f, 3):.0f} / {med('aardvark', f, 4):.0f} |")
+print("\nServer CPU per answered query (user + system, during the throughput runs):\n")
+print("| queries | berth-dns µs | aardvark-dns µs | aardvark/berth |")
+print("|---|---|---|---|")
+for f, label in (("names", "container names"), ("forward", "forwarded name")):
+    b, a = med("berth", f, 5), med("aardvark", f, 5)
+    print(f"| {label} | {b:.2f} | {a:.2f} | {a/b:.2f} |")
 res = [int(l) for l in open(sys.argv[2])]
 floor = [int(l) for l in open(sys.argv[4])]
 m, f = st.median(res) / 1000, st.median(floor) / 1000

@@ -89,6 +89,11 @@ fn docker_renames_pauses_and_lists_the_processes_of_containers() {
     assert_fails_with(&d, &["rename", "c2", "bad/name"], "invalid container name");
     // berth sees the new name too.
     assert!(b.ok(&["ps"]).contains("c2"));
+    // The container's own /etc/hosts line names it c2 now, not c1.
+    let hosts = d.docker_ok(&["exec", "c2", "cat", "/etc/hosts"]);
+    let own = hosts.lines().last().unwrap_or_default();
+    assert!(own.ends_with(" c2"), "{hosts}");
+    assert!(!hosts.contains(" c1"), "{hosts}");
 
     d.docker_ok(&["pause", "c2"]);
     let status = d.docker_ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);

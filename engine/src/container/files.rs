@@ -2,7 +2,8 @@
 //! `/etc/hosts` (localhost, then the container's addresses with its hostname and name),
 //! `/etc/resolv.conf` (the host's, with loopback resolvers dropped since they cannot be
 //! reached from the container's netns) and `/etc/hostname`. [`update_hosts`] changes the
-//! container's own lines of a running container's `/etc/hosts` in place (`net connect`).
+//! container's own lines of a running container's `/etc/hosts` in place (`net connect`),
+//! [`rename_in_hosts`] the name on them (`rename`).
 
 use std::fs;
 use std::net::IpAddr;
@@ -75,6 +76,46 @@ pub fn update_hosts(
     let old = fs::read_to_string(&p).map_err(ContainerError::io("read", &p))?;
     let new = edit_hosts(&old, hostname, name, add, remove);
     fs::write(&p, new).map_err(ContainerError::io("write", &p))
+}
+
+/// `content` with the container's own lines (`ADDR\tHOSTNAME OLD`) naming it `new` instead;
+/// other lines stay as they are.
+pub fn renamed_hosts(content: &str, hostname: &str, old: &str, new: &str) -> String {
+    let (was, now) = (format!("{hostname} {old}"), format!("{hostname} {new}"));
+    let mut out = String::new();
+    for line in content.lines() {
+        match line.split_once('\t') {
+            Some((addr, rest)) if rest.trim() == was && addr.parse::<IpAddr>().is_ok() => {
+                out.push_str(&format!("{addr}\t{now}\n"));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Rewrites `dir/hosts` (in place, as [`update_hosts`]) with [`renamed_hosts`]. A container
+/// whose files are not written yet has nothing to rename.
+pub fn rename_in_hosts(
+    dir: &Path,
+    hostname: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), ContainerError> {
+    let p = dir.join("hosts");
+    let content = match fs::read_to_string(&p) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ContainerError::io("read", &p)(e)),
+    };
+    let renamed = renamed_hosts(&content, hostname, old, new);
+    if renamed == content {
+        return Ok(());
+    }
+    fs::write(&p, renamed).map_err(ContainerError::io("write", &p))
 }
 
 /// `/etc/resolv.conf` from the host's: loopback nameservers are removed; if none remain,
@@ -194,6 +235,26 @@ mod tests {
         );
         let again = edit_hosts(&none, "abc", "web", &[b], &[]);
         assert!(!again.contains("127.0.1.1") && again.contains("10.89.0.7\tabc web"));
+    }
+
+    #[test]
+    fn a_rename_changes_only_the_containers_own_lines() {
+        let a: IpAddr = "10.0.0.2".parse().unwrap();
+        let b: IpAddr = "10.1.0.2".parse().unwrap();
+        let before = format!("{}10.9.9.9\tother web\n", hosts("abc123", "web", &[a, b]));
+        let after = renamed_hosts(&before, "abc123", "web", "api");
+        assert_eq!(
+            after,
+            format!(
+                "{HOSTS_HEADER}10.0.0.2\tabc123 api\n10.1.0.2\tabc123 api\n10.9.9.9\tother web\n"
+            )
+        );
+        // Edits that follow find the lines under the new name.
+        let dropped = edit_hosts(&after, "abc123", "api", &[], &[b]);
+        assert_eq!(
+            dropped,
+            format!("{HOSTS_HEADER}10.9.9.9\tother web\n10.0.0.2\tabc123 api\n")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Renaming a container (`berth rename`, `POST /containers/{id}/rename`): the new name must be
 //! valid and free (checked and written under the store lock); the event log gets `rename`
-//! with the old name (with its leading `/`, as dockerd writes it) in `oldName`.
+//! with the old name (with its leading `/`, as dockerd writes it) in `oldName`; the
+//! container's own `/etc/hosts` lines and the DNS records take the new name at once.
 
 use super::events;
 use super::lifecycle::Engine;
@@ -15,6 +16,8 @@ pub fn rename(
 ) -> anyhow::Result<ContainerRecord> {
     eng.containers.rename(&rec.id, new)?;
     let updated = eng.containers.load(&rec.id)?;
+    let dir = eng.containers.dir(&rec.id);
+    super::files::rename_in_hosts(&dir, updated.hostname(), &rec.name, new)?;
     let old = format!("/{}", rec.name);
     events::emit(eng, &updated, "rename", &[("oldName", &old)]);
     super::lifecycle::sync_dns(eng, false);
