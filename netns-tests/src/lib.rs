@@ -6,10 +6,12 @@
 
 pub mod build;
 pub mod cni;
+pub mod containerd;
 pub mod daemon;
 pub mod dns_upstream;
 pub mod fault_proxy;
 pub mod fw_world;
+pub mod oci_bundle;
 pub mod registry;
 pub mod tcp;
 pub mod token_server;

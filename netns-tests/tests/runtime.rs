@@ -4,185 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed setup step should panic loudly
 
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use berth_netns_tests::build::{busybox_applets, runtime_bin};
+use berth_netns_tests::oci_bundle::{
+    NsHolder, TestContainer, join_namespace, require_root, run_ok,
+};
 use serde_json::{Value, json};
-
-const IGNORE: &str = "needs root: cargo test -p berth-netns-tests -- --ignored";
-
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this test needs root ({IGNORE})"
-    );
-}
-
-/// A busybox root filesystem with applet symlinks.
-fn make_rootfs(dir: &Path) {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-    for applet in busybox_applets() {
-        symlink("busybox", bin.join(applet)).unwrap();
-    }
-    for d in ["proc", "sys", "dev", "tmp", "etc", "mnt"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
-}
-
-/// runc's default config, with a new network namespace and our own cgroup path.
-fn default_config(id: &str, args: &[&str]) -> Value {
-    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false, "user": {"uid": 0, "gid": 0}, "args": args,
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "cwd": "/",
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "berth-test",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}
-        ],
-        "linux": {
-            "cgroupsPath": format!("/berth-test/{id}"),
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                           {"type": "uts"}, {"type": "mount"}],
-            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                "/proc/sysrq-trigger"]
-        }
-    })
-}
-
-/// A bundle plus a private state root; the container is force-deleted on drop.
-struct TestContainer {
-    dir: tempfile::TempDir,
-    id: String,
-}
-
-impl TestContainer {
-    fn new(args: &[&str], tweak: impl FnOnce(&mut Value)) -> Self {
-        require_root();
-        let dir = tempfile::tempdir().unwrap();
-        make_rootfs(&dir.path().join("rootfs"));
-        let id = format!(
-            "t{}-{}",
-            std::process::id(),
-            dir.path()
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_start_matches('.')
-        );
-        let mut cfg = default_config(&id, args);
-        tweak(&mut cfg);
-        std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
-        Self { dir, id }
-    }
-
-    fn bundle(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn state_root(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(runtime_bin());
-        c.arg("--root").arg(self.state_root()).args(args);
-        c
-    }
-
-    fn rt(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// `run` in the foreground; returns (exit code, stdout, stderr).
-    fn run(&self) -> (i32, String, String) {
-        let b = self.bundle().to_str().unwrap().to_owned();
-        let out = self.rt(&["run", "--bundle", &b, &self.id]);
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// create + start, leaving the container running (its stdio goes to files, so no pipe
-    /// stays open after create returns).
-    fn start_detached(&self) -> i32 {
-        let b = self.bundle().to_str().unwrap().to_owned();
-        let log = self.dir.path().join("create.err");
-        let status = self
-            .cmd(&["create", "--bundle", &b, &self.id])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "create: {}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        let out = self.rt(&["start", &self.id]);
-        assert!(
-            out.status.success(),
-            "start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let state: Value = serde_json::from_slice(&self.rt(&["state", &self.id]).stdout).unwrap();
-        assert_eq!(state["status"], "running");
-        state["pid"].as_i64().unwrap() as i32
-    }
-
-    fn cgroup_dir(&self, ctrl: &str) -> PathBuf {
-        PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/berth-test/{}", self.id))
-    }
-}
-
-impl Drop for TestContainer {
-    fn drop(&mut self) {
-        // The binary was built when this container was made; this only reads the cached path.
-        let _ = Command::new(runtime_bin())
-            .arg("--root")
-            .arg(self.state_root())
-            .args(["delete", "--force", &self.id])
-            .output();
-    }
-}
-
-fn run_ok(c: &TestContainer) -> String {
-    let (code, out, err) = c.run();
-    assert_eq!(code, 0, "container failed: stdout={out} stderr={err}");
-    out
-}
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
@@ -503,25 +331,12 @@ fn bad_configs_get_errors_naming_the_field() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn joins_a_network_namespace_by_path() {
-    let c = TestContainer::new(&["true"], |_| {});
-    // A throwaway netns pinned by a sleeping process in a new net namespace.
-    let mut holder = Command::new("unshare")
-        .args(["--net", "sleep", "60"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let ns_path = format!("/proc/{}/ns/net", holder.id());
-    let want = std::fs::read_link(&ns_path).unwrap();
-    let cfg_path = c.bundle().join("config.json");
-    let mut cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
-    cfg["process"]["args"] = json!(["readlink", "/proc/self/ns/net"]);
-    cfg["linux"]["namespaces"][1] = json!({"type": "network", "path": ns_path});
-    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
-    let out = run_ok(&c);
-    let _ = holder.kill();
-    let _ = holder.wait();
-    assert_eq!(out.trim(), want.to_str().unwrap());
+    let holder = NsHolder::new(&["--net"], "net");
+    let path = holder.path.clone();
+    let c = TestContainer::new(&["readlink", "/proc/self/ns/net"], |cfg| {
+        join_namespace(cfg, "network", &path);
+    });
+    assert_eq!(run_ok(&c).trim(), holder.ident);
 }
 
 #[test]

@@ -56,6 +56,20 @@ pub fn run_all(kind: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<
     Ok(())
 }
 
+/// Run every one of `hooks` in order; a failure is logged as a warning and the rest still
+/// run (the spec's rule for poststart and poststop). Returns the failures, for the caller to
+/// report.
+pub fn run_all_warn(kind: &'static str, hooks: &[Hook], state_json: &[u8]) -> Vec<HookError> {
+    let mut failed = Vec::new();
+    for h in hooks {
+        if let Err(e) = run_one(kind, h, state_json) {
+            tracing::warn!(error = %e, "{kind} hook failed; going on");
+            failed.push(e);
+        }
+    }
+    failed
+}
+
 fn run_one(kind: &'static str, h: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = h.path().clone();
     let spawn_err = |source| HookError::Spawn {
@@ -148,6 +162,20 @@ mod tests {
             err.contains("poststop hook /bin/sh") && err.contains("nope"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn warned_hooks_all_run_past_a_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let failing = hook(serde_json::json!({"path": "/bin/false", "args": ["false"]}));
+        let ok = hook(serde_json::json!({
+            "path": "/bin/sh", "args": ["sh", "-c", format!("echo ran >> {}", out.display())]
+        }));
+        let failed = run_all_warn("poststart", &[failing, ok], b"{}");
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].to_string().contains("poststart hook /bin/false"));
+        assert_eq!(std::fs::read_to_string(out).unwrap(), "ran\n");
     }
 
     #[test]

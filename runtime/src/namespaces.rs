@@ -101,6 +101,18 @@ pub struct NamespacePlan {
     pub joins: Vec<(LinuxNamespaceType, PathBuf)>,
 }
 
+/// Whether `spec` neither creates nor joins a mount namespace (its init shares the caller's).
+pub fn shares_mount_ns(spec: &oci_spec::runtime::Spec) -> bool {
+    let list = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref());
+    !list
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+}
+
 impl NamespacePlan {
     /// Plan from `linux.namespaces`.
     pub fn from_config(list: &[LinuxNamespace]) -> Self {

@@ -5,6 +5,7 @@
 //!
 //! Not done here: v2 device rules (they need an eBPF program; see [`v2`]).
 
+pub mod device_nodes;
 pub mod devices_bpf;
 pub mod join;
 pub mod v1;

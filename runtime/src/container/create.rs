@@ -46,6 +46,8 @@ struct Cleanup<'a> {
     id: &'a ContainerId,
     cgroup: Option<Cgroup>,
     pid: Option<Pid>,
+    /// The rootfs, when the init shares the caller's mount namespace (its mounts stay there).
+    shared_rootfs: Option<PathBuf>,
     armed: bool,
 }
 
@@ -57,6 +59,9 @@ impl Drop for Cleanup<'_> {
         if let Some(pid) = self.pid {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
+        }
+        if let Some(r) = &self.shared_rootfs {
+            let _ = crate::mounts::rootfs::detach_under(r);
         }
         if let Some(cg) = &self.cgroup {
             if let Err(e) = cg.remove() {
@@ -86,11 +91,6 @@ fn prepare(id: &ContainerId, opts: &CreateOptions) -> Result<Prepared, Container
         .as_ref()
         .ok_or_else(|| ConfigError::invalid("linux", "missing"))?;
     let ns = NamespacePlan::from_config(linux.namespaces().as_deref().unwrap_or_default());
-    if !ns.clone_flags.contains(CloneFlags::CLONE_NEWNS) {
-        return Err(
-            ConfigError::invalid("linux.namespaces", "a new mount namespace is required").into(),
-        );
-    }
     let seccomp = linux
         .seccomp()
         .as_ref()
@@ -127,6 +127,8 @@ impl Runtime {
             id: &id,
             cgroup: None,
             pid: None,
+            shared_rootfs: (!prep.ns.has(LinuxNamespaceType::Mount))
+                .then(|| prep.bundle.rootfs.clone()),
             armed: true,
         };
         let fifo = dir.join("exec.fifo");
@@ -150,13 +152,12 @@ impl Runtime {
         let cgroup = Cgroup::new(&layout, &prep.cgroup_path);
         guard.cgroup = Some(cgroup.clone());
         cgroup.create()?;
-        let resources = prep
-            .bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref());
-        if let Some(r) = resources {
+        let linux = prep.bundle.spec.linux().as_ref();
+        let resources = cgroups::device_nodes::with_device_nodes(
+            linux.and_then(|l| l.resources().as_ref()),
+            linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
+        );
+        if let Some(r) = &resources {
             cgroup.apply(r)?;
         }
         let pid = self.spawn_init(&id, &prep, &cgroup, &dir_fd, opts, &mut guard)?;

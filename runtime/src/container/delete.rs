@@ -1,5 +1,6 @@
-//! `delete`: kill what is left (with `force`, or when the container never started), wait for
-//! the init to go, remove the cgroup, run poststop hooks and remove the state. Deleting a
+//! `delete`: refuse a container that is not stopped unless `force` (which kills it), wait for
+//! the init to go, detach the mounts of a container that had no mount namespace of its own,
+//! remove the cgroup, run poststop hooks and remove the state. Deleting a
 //! container that does not exist succeeds, so `delete` after a failed `create` is fine.
 
 use std::time::{Duration, Instant};
@@ -25,7 +26,8 @@ impl Runtime {
             Err(e) => return Err(e),
         };
         match c.status {
-            Status::Running | Status::Paused if !force => {
+            // The spec: deleting a container that is not stopped fails and has no effect.
+            Status::Created | Status::Running | Status::Paused if !force => {
                 return Err(ContainerError::BadStatus {
                     op: "delete (use --force)",
                     id: id.to_owned(),
@@ -39,6 +41,10 @@ impl Runtime {
             }
         }
         self.wait_gone(&c.id, c.record.pid, c.record.pid_start);
+        if crate::namespaces::shares_mount_ns(&c.record.spec) {
+            // Without a mount namespace of its own, its mounts are in ours, under its rootfs.
+            crate::mounts::rootfs::detach_under(&c.record.rootfs)?;
+        }
         if let Err(e) = signal_cgroup(&c.cgroup, Signal::SIGKILL) {
             tracing::debug!(error = %e, "cgroup already gone");
         }
@@ -52,9 +58,7 @@ impl Runtime {
             .as_ref()
             .and_then(|h| h.poststop().as_ref())
         {
-            if let Err(e) = crate::hooks::run_all("poststop", h, &state_json(&state)) {
-                tracing::warn!(error = %e, "poststop hook failed");
-            }
+            crate::hooks::run_all_warn("poststop", h, &state_json(&state));
         }
         self.state.remove(&c.id)?;
         Ok(())

@@ -48,6 +48,9 @@ pub enum ContainerError {
     /// Terminal setup failed.
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    /// Mounts left in the runtime's own mount namespace could not be read or detached.
+    #[error(transparent)]
+    Mount(#[from] crate::mounts::MountError),
     /// The operation needs another status.
     #[error("cannot {op} container {id}: it is {status:?}")]
     BadStatus {

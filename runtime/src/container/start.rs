@@ -1,5 +1,6 @@
 //! `start`: release a created container's init by opening `exec.fifo` for reading and taking
-//! the byte the init writes, then remove the fifo and run poststart hooks. Returns as soon as
+//! the byte the init writes, then remove the fifo and run poststart hooks (whose failures
+//! only warn). Returns as soon as
 //! the init has been released; the runtime does not stay around.
 
 use std::os::fd::AsFd;
@@ -60,7 +61,8 @@ impl Runtime {
             .as_ref()
             .and_then(|h| h.poststart().as_ref())
         {
-            crate::hooks::run_all("poststart", h, &state_json(&state))?;
+            // A failing poststart hook only warns: the container is started.
+            crate::hooks::run_all_warn("poststart", h, &state_json(&state));
         }
         tracing::info!("container started");
         Ok(())

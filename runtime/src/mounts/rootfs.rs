@@ -21,6 +21,11 @@ pub struct RootfsContext<'a> {
     pub cgroup_dirs: &'a [(String, PathBuf)],
     /// The init runs in a new user namespace: device nodes are bind mounts, not mknod.
     pub in_userns: bool,
+    /// The config neither creates nor joins a mount namespace: the init shares the caller's.
+    /// Then nothing outside the rootfs is touched (no propagation change on `/`, no self
+    /// bind), the root is entered with chroot, and `delete` detaches what was mounted under
+    /// the rootfs ([`detach_under`]).
+    pub shared_mount_ns: bool,
 }
 
 /// mount(2) with the mount error type.
@@ -54,17 +59,20 @@ pub fn prepare(spec: &Spec, ctx: &RootfsContext<'_>) -> Result<(), MountError> {
         None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
         Some(p) => {
             let f = propagation_flags(p).ok_or_else(|| MountError::BadPropagation(p.to_owned()))?;
-            // Shared propagation would reach the host; it is set on the new root afterwards.
-            if f.contains(MsFlags::MS_SHARED) {
+            // Shared propagation would reach the host, and an unbindable `/` could not be
+            // bound below: both are set on the new root afterwards ([`finish`]).
+            if f.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
                 MsFlags::MS_SLAVE | MsFlags::MS_REC
             } else {
                 f | MsFlags::MS_REC
             }
         }
     };
-    mount(None, Path::new("/"), None, prop, None)?;
-    let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
-    mount(Some(ctx.rootfs), ctx.rootfs, None, bind, None)?;
+    if !ctx.shared_mount_ns {
+        mount(None, Path::new("/"), None, prop, None)?;
+        let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        mount(Some(ctx.rootfs), ctx.rootfs, None, bind, None)?;
+    }
     for m in spec.mounts().iter().flatten() {
         mount_one(m, ctx)?;
     }
@@ -209,13 +217,16 @@ fn mount_cgroup(
 
 /// Make `rootfs` the root: pivot_root (or MS_MOVE + chroot with `no_pivot`), then drop the
 /// old root without letting the unmount propagate to the host.
-pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), MountError> {
+pub fn pivot(rootfs: &Path, no_pivot: bool, shared_mount_ns: bool) -> Result<(), MountError> {
     let sys = |op: &str, target: &Path| {
         let (op, target) = (op.to_owned(), target.to_owned());
         move |source| MountError::Sys { op, target, source }
     };
     nix::unistd::chdir(rootfs).map_err(sys("chdir", rootfs))?;
-    if no_pivot {
+    if shared_mount_ns {
+        // The caller's mount table is the container's: only a chroot (runc's choice too).
+        nix::unistd::chroot(".").map_err(sys("chroot", rootfs))?;
+    } else if no_pivot {
         mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None)?;
         nix::unistd::chroot(".").map_err(sys("chroot", rootfs))?;
     } else {
@@ -227,8 +238,9 @@ pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), MountError> {
     nix::unistd::chdir("/").map_err(sys("chdir", Path::new("/")))
 }
 
-/// After pivot: masked paths, read-only paths, shared root propagation, read-only root.
-pub fn finish(spec: &Spec) -> Result<(), MountError> {
+/// After pivot: masked paths, read-only paths, shared root propagation, read-only root (the
+/// last two only with a mount namespace of the container's own: else `/` is no mount).
+pub fn finish(spec: &Spec, shared_mount_ns: bool) -> Result<(), MountError> {
     let linux = spec.linux().as_ref();
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
@@ -253,10 +265,13 @@ pub fn finish(spec: &Spec) -> Result<(), MountError> {
             MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         )?;
     }
+    if shared_mount_ns {
+        return Ok(());
+    }
     let prop = linux.and_then(|l| l.rootfs_propagation().as_deref());
     if let Some(f) = prop
         .and_then(propagation_flags)
-        .filter(|f| f.contains(MsFlags::MS_SHARED))
+        .filter(|f| f.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE))
     {
         mount(None, Path::new("/"), None, f, None)?;
     }
@@ -289,4 +304,51 @@ fn mask_path(path: &Path) -> Result<(), MountError> {
             None,
         )
     }
+}
+
+/// Detaches every mount at or under `rootfs` in this mount namespace, deepest first: what a
+/// container without a mount namespace of its own left there. Reads `/proc/self/mountinfo`.
+pub fn detach_under(rootfs: &Path) -> Result<usize, MountError> {
+    let info = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(io("read", Path::new("/proc/self/mountinfo")))?;
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| p.starts_with(rootfs))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points.dedup();
+    let mut n = 0;
+    for p in &points {
+        // A point under one detached before is gone with it.
+        if nix::mount::umount2(p, MntFlags::MNT_DETACH).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal `\NNN`.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b.get(i + 1..i + 4).and_then(|d| {
+            let d = std::str::from_utf8(d).ok()?;
+            u8::from_str_radix(d, 8).ok()
+        });
+        match (b[i], oct) {
+            (b'\\', Some(c)) => {
+                out.push(c);
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

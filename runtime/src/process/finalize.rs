@@ -1,6 +1,6 @@
-//! The last steps before execve, shared by a container's init and by exec: rlimits, cwd,
+//! The last steps before execve, shared by a container's init and by exec: rlimits, cwd, fds
 //! capability bounding set, groups and ids, the other capability sets, no_new_privs, seccomp,
-//! umask and fds. [`ProcessPlan::from_process`] checks and converts the config in the parent
+//! and umask. [`ProcessPlan::from_process`] checks and converts the config in the parent
 //! (no root needed, unit-tested); [`exec_process`] applies it in the child.
 
 use std::convert::Infallible;
@@ -40,11 +40,19 @@ pub enum FinalizeError {
         #[source]
         source: caps::errors::CapsError,
     },
-    /// `process.args[0]` is not an executable file in the container.
+    /// `process.args[0]`, a bare name, is in none of the container's `PATH` directories.
     #[error(
         "invalid config field `process.args[0]`: executable {0:?} not found in the container's $PATH"
     )]
     NotFound(String),
+    /// `process.args[0]` is a path (it has a slash) with nothing there.
+    #[error("invalid config field `process.args[0]`: {0:?} not found in the container")]
+    NoSuchPath(String),
+    /// `process.args[0]` is a path to something that is not an executable file.
+    #[error(
+        "invalid config field `process.args[0]`: {0:?} is not an executable file: permission denied"
+    )]
+    NotExecutable(String),
 }
 
 fn sys(op: impl Into<String>) -> impl FnOnce(nix::Error) -> FinalizeError {
@@ -219,6 +227,10 @@ impl ProcessPlan {
             Some(_) if arg0.contains('/') => Ok(self.args[0].clone()),
             Some(p) => CString::new(p.into_os_string().into_encoded_bytes())
                 .map_err(|_| FinalizeError::NotFound(arg0)),
+            None if arg0.contains('/') && self.cwd.join(&arg0).exists() => {
+                Err(FinalizeError::NotExecutable(arg0))
+            }
+            None if arg0.contains('/') => Err(FinalizeError::NoSuchPath(arg0)),
             None => Err(FinalizeError::NotFound(arg0)),
         }
     }
@@ -259,6 +271,9 @@ pub fn exec_process(
         setrlimit(*res, *soft, *hard).map_err(sys(format!("setrlimit {res:?}")))?;
     }
     nix::unistd::chdir(&plan.cwd).map_err(sys(format!("chdir {}", plan.cwd.display())))?;
+    // Before any seccomp filter: a profile need not allow close_range(2) (runc's order too).
+    // The fds are only marked close-on-exec, so nothing below loses them before execve.
+    crate::sys::cloexec_from(3 + plan.preserve_fds).map_err(sys("close_range"))?;
     let caps_err = |op: &str| {
         let op = op.to_owned();
         move |source| FinalizeError::Caps { op, source }
@@ -303,7 +318,6 @@ pub fn exec_process(
         seccomp_load(p)?;
     }
     nix::sys::stat::umask(Mode::from_bits_truncate(plan.umask));
-    crate::sys::cloexec_from(3 + plan.preserve_fds).map_err(sys("close_range"))?;
     nix::unistd::execve(exe, &plan.args, &plan.env).map_err(sys(format!("exec {exe:?}")))
 }
 
@@ -366,6 +380,28 @@ mod tests {
         }));
         let plan = ProcessPlan::from_process(&missing, None, 0).unwrap();
         let err = plan.resolve_executable().unwrap_err().to_string();
-        assert!(err.contains("process.args[0]"), "{err}");
+        assert!(
+            err.contains("process.args[0]") && err.contains("$PATH"),
+            "{err}"
+        );
+        // A path is not looked up in PATH, and the error says so.
+        let absolute = process(serde_json::json!({
+            "args": ["/no/such-program"], "cwd": "/", "user": {"uid": 0, "gid": 0}
+        }));
+        let plan = ProcessPlan::from_process(&absolute, None, 0).unwrap();
+        let err = plan.resolve_executable().unwrap_err().to_string();
+        assert!(
+            err.contains("\"/no/such-program\" not found in the container"),
+            "{err}"
+        );
+        let not_exe = process(serde_json::json!({
+            "args": ["/etc/passwd"], "cwd": "/", "user": {"uid": 0, "gid": 0}
+        }));
+        let plan = ProcessPlan::from_process(&not_exe, None, 0).unwrap();
+        let err = plan.resolve_executable().unwrap_err().to_string();
+        assert!(
+            err.contains("is not an executable file: permission denied"),
+            "{err}"
+        );
     }
 }

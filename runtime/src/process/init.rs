@@ -101,6 +101,7 @@ fn setup(cfg: &InitConfig<'_>, sock: &SyncSocket) -> Result<CString, String> {
         bundle: cfg.bundle,
         cgroup_dirs: cfg.cgroup_dirs,
         in_userns: new_userns,
+        shared_mount_ns: !cfg.ns.has(LinuxNamespaceType::Mount),
     };
     rootfs::prepare(cfg.spec, &ctx).map_err(|e| e.to_string())?;
     if cfg.has_create_hooks {
@@ -114,8 +115,8 @@ fn setup(cfg: &InitConfig<'_>, sock: &SyncSocket) -> Result<CString, String> {
         crate::hooks::run_all("createContainer", hooks.map_or(&[], |v| v), cfg.state_json)
             .map_err(|e| e.to_string())?;
     }
-    rootfs::pivot(cfg.rootfs, cfg.no_pivot).map_err(|e| e.to_string())?;
-    rootfs::finish(cfg.spec).map_err(|e| e.to_string())?;
+    rootfs::pivot(cfg.rootfs, cfg.no_pivot, ctx.shared_mount_ns).map_err(|e| e.to_string())?;
+    rootfs::finish(cfg.spec, ctx.shared_mount_ns).map_err(|e| e.to_string())?;
     set_identity(cfg)?;
     nix::unistd::setsid().map_err(err("setsid"))?;
     if let Some(c) = cfg.console {
