@@ -14,6 +14,7 @@
 pub mod cgroups;
 pub mod config;
 pub mod container;
+pub mod features;
 pub mod hooks;
 pub mod mounts;
 pub mod namespaces;
