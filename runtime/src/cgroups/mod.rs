@@ -31,6 +31,17 @@ pub enum CgroupError {
         #[source]
         source: io::Error,
     },
+    /// The kernel refused a value: the controller's file and the value are named.
+    #[error("write {value:?} to {path}: {source}")]
+    Write {
+        /// The cgroupfs file.
+        path: PathBuf,
+        /// What was written.
+        value: String,
+        /// The cause (keeps the errno).
+        #[source]
+        source: io::Error,
+    },
     /// No cgroup filesystem is mounted.
     #[error("no cgroup filesystem found in /proc/self/mountinfo")]
     NoCgroupfs,
@@ -281,9 +292,9 @@ impl Cgroup {
 pub(crate) fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), CgroupError> {
     let path = dir.join(file);
     tracing::debug!(path = %path.display(), value, "cgroup write");
-    std::fs::write(&path, value).map_err(|source| CgroupError::Io {
-        op: "write",
+    std::fs::write(&path, value).map_err(|source| CgroupError::Write {
         path,
+        value: value.to_owned(),
         source,
     })
 }

@@ -162,6 +162,13 @@ impl V1Cgroup {
         if m.disable_oom_killer() == Some(true) {
             write_file(dir, "memory.oom_control", "1")?;
         }
+        // The spec deprecates kernel memory limits and Linux 6.x no longer enforces them:
+        // warned about and not applied, as runc does.
+        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            tracing::warn!(
+                "linux.resources.memory.kernel and kernelTCP are deprecated and not applied"
+            );
+        }
         Ok(())
     }
 
