@@ -298,3 +298,19 @@ fn cgroup_v1_limits_the_host_cannot_take_are_refused_by_name_or_warned_about() {
         "{err}"
     );
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn an_apparmor_profile_or_selinux_label_is_reported_as_not_applied() {
+    let c = TestContainer::new(&["true"], |cfg| {
+        cfg["process"]["apparmorProfile"] = json!("acme_default");
+        cfg["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
+    });
+    let (code, _, err) = c.run();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("process.apparmorProfile \"acme_default\" is not applied"),
+        "{err}"
+    );
+    assert!(err.contains("linux.mountLabel"), "{err}");
+}

@@ -74,6 +74,23 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// AppArmor and SELinux are not supported (`features` says so): a profile or label in the
+/// config is not applied, and the log says which.
+fn warn_unapplied_labels(p: &oci_spec::runtime::Process, linux: &oci_spec::runtime::Linux) {
+    let set = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    for (field, value) in [
+        ("process.apparmorProfile", set(p.apparmor_profile())),
+        ("process.selinuxLabel", set(p.selinux_label())),
+        ("linux.mountLabel", set(linux.mount_label())),
+    ] {
+        if let Some(v) = value {
+            tracing::warn!(
+                "{field} {v:?} is not applied: berth-runtime has no AppArmor or SELinux support"
+            );
+        }
+    }
+}
+
 /// What create computes from the bundle before touching anything.
 struct Prepared {
     bundle: Bundle,
@@ -101,6 +118,7 @@ fn prepare(id: &ContainerId, opts: &CreateOptions) -> Result<Prepared, Container
         .as_ref()
         .ok_or_else(|| ConfigError::invalid("process", "missing"))?;
     let process = ProcessPlan::from_process(proc_cfg, seccomp, opts.preserve_fds)?;
+    warn_unapplied_labels(proc_cfg, linux);
     let cgroup_path = cgroups::relative_path(linux.cgroups_path().as_deref(), id.as_str())?;
     let terminal = proc_cfg.terminal().unwrap_or(false);
     if terminal && opts.console_socket.is_none() {
