@@ -314,3 +314,41 @@ fn an_apparmor_profile_or_selinux_label_is_reported_as_not_applied() {
     );
     assert!(err.contains("linux.mountLabel"), "{err}");
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn pid_files_hold_the_inits_pid_and_unknown_annotations_are_accepted() {
+    let c = TestContainer::new(&["sleep", "60"], |cfg| {
+        cfg["annotations"] = json!({"org.example.unknown-to-berth": "", "x.y/z": "1"});
+    });
+    let b = c.bundle().to_str().unwrap().to_owned();
+    let pid_file = c.bundle().join("run.pid");
+    // The container's stdio goes to files: a pipe would stay open as long as it runs.
+    let err = c.bundle().join("run.err");
+    let status = c
+        .cmd(&[
+            "run",
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--bundle",
+            &b,
+            &c.id,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", read(&err));
+    let st: Value = serde_json::from_slice(&c.rt(&["state", &c.id]).stdout).unwrap();
+    assert_eq!(read(&pid_file), st["pid"].to_string());
+    assert_eq!(st["annotations"]["x.y/z"], "1");
+    // Written aside and renamed: no temporary file is left next to it.
+    let names: Vec<String> = std::fs::read_dir(c.bundle())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("run.p"))
+        .collect();
+    assert_eq!(names, ["run.pid"]);
+}
