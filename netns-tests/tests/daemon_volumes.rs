@@ -303,3 +303,105 @@ fn berth_and_docker_share_one_volume_store() {
     assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
     assert_eq!(d.docker_ok(&["volume", "ls", "-q"]), "");
 }
+
+/// Whether `path` is a mount point here (the test shares berth's and berthd's mount namespace).
+fn mounted(path: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn local_driver_options_mount_a_tmpfs_or_a_bind_and_rm_keeps_the_bind_source() {
+    let b = Berth::with_busybox("dk-volopt");
+    let _c = Cleanup(&b);
+    let d = daemon(&b);
+    // A tmpfs volume through the docker CLI: its size shows inside, its content lasts across
+    // containers until the volume is removed.
+    d.docker_ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=2m,mode=0750",
+        "tv",
+    ]);
+    let opts = d.docker_ok(&["volume", "inspect", "--format", "{{json .Options}}", "tv"]);
+    let opts: Value = serde_json::from_str(&opts).unwrap();
+    assert_eq!(opts["o"], "size=2m,mode=0750");
+    let df = d.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "tv:/t",
+        "bb",
+        "sh",
+        "-c",
+        "df -k /t | tail -1; stat -c %a /t; echo kept > /t/f",
+    ]);
+    let mut lines = df.lines();
+    let total: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!((total[0], total[1]), ("tmpfs", "2048"), "{df}");
+    assert_eq!(lines.next(), Some("750"));
+    assert_eq!(
+        b.ok(&["run", "--rm", "-v", "tv:/t", "bb", "cat", "/t/f"]),
+        "kept\n"
+    );
+    let point = b.json(&["volume", "inspect", "tv"])[0]["Mountpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(mounted(&point));
+    d.docker_ok(&["volume", "rm", "tv"]);
+    assert!(!mounted(&point), "the tmpfs stayed mounted");
+
+    // A bind volume made with berth: the container sees and writes the host directory, and
+    // removing the volume unmounts it without deleting what the directory holds.
+    let src = b.root.path().join("bind-src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("keep"), "host data\n").unwrap();
+    let device = format!("device={}", src.display());
+    b.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        &device,
+        "bv",
+    ]);
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "bv:/b",
+        "bb",
+        "sh",
+        "-c",
+        "cat /b/keep; echo new > /b/new",
+    ]);
+    assert_eq!(out, "host data\n");
+    b.ok(&["volume", "rm", "bv"]);
+    assert_eq!(
+        std::fs::read_to_string(src.join("keep")).unwrap(),
+        "host data\n"
+    );
+    assert_eq!(std::fs::read_to_string(src.join("new")).unwrap(), "new\n");
+
+    // Unknown or incomplete options: a clear error, and no volume.
+    assert_fails_with(
+        &d,
+        &["volume", "create", "--opt", "size=1g", "x"],
+        "invalid option key",
+    );
+    let e = b.fails(&["volume", "create", "-o", "type=tmpfs", "y"]);
+    assert!(e.contains("device is required"), "{e}");
+    assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
+}

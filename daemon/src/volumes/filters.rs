@@ -120,6 +120,7 @@ mod tests {
                 .collect(),
             anonymous: false,
             copied_up: false,
+            options: Default::default(),
         }
     }
 

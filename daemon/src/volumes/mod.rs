@@ -31,40 +31,44 @@ pub struct CreateBody {
     pub name: Option<String>,
     /// Empty means `local`, the only driver.
     pub driver: Option<String>,
-    /// Options of the `local` driver (mounting a device, tmpfs, …): none are supported.
+    /// Options of the `local` driver (`type`, `device`, `o`).
     pub driver_opts: Option<BTreeMap<String, String>>,
     /// User labels.
     pub labels: Option<BTreeMap<String, String>>,
 }
 
-/// The checked request: the name (generated when none was given) and the labels.
-fn create_request(body: CreateBody) -> ApiResult<(VolumeName, BTreeMap<String, String>)> {
+/// A checked `POST /volumes/create`: name, labels and driver options.
+type CreateRequest = (
+    VolumeName,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+);
+
+/// The checked request: the name (generated when none was given), the labels and the `local`
+/// driver's options (checked as the engine will: a 400 before anything is made).
+fn create_request(body: CreateBody) -> ApiResult<CreateRequest> {
     let driver = body.driver.filter(|d| !d.is_empty());
     check_driver(driver.as_deref().unwrap_or("local")).map_err(anyhow::Error::from)?;
-    if let Some(opts) = body.driver_opts.filter(|o| !o.is_empty()) {
-        let keys: Vec<&str> = opts.keys().map(String::as_str).collect();
-        return Err(ApiError::bad_request(format!(
-            "volume options are not supported by berth yet: {}",
-            keys.join(", ")
-        )));
-    }
+    let opts = body.driver_opts.unwrap_or_default();
+    berth_engine::volume::options::validate(&opts)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let name = match body.name.filter(|n| !n.is_empty()) {
         Some(n) => n,
         None => berth_engine::ids::random_hex64()
             .map_err(|e| ApiError::internal(format!("generate a volume name: {e}")))?,
     };
     let name = VolumeName::new(&name).map_err(anyhow::Error::from)?;
-    Ok((name, body.labels.unwrap_or_default()))
+    Ok((name, body.labels.unwrap_or_default(), opts))
 }
 
 /// `POST /volumes/create`: 201 with the volume; an existing name is answered with the volume
 /// as it is (labels unchanged), as dockerd does.
 pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>) -> ApiResult<Reply> {
-    let (name, labels) = create_request(reply::read_json(req).await?)?;
+    let (name, labels, opts) = create_request(reply::read_json(req).await?)?;
     let v = app
         .backend
         .run(move |env| {
-            let v = env.store.volumes().create(Some(&name), labels);
+            let v = env.store.volumes().create_with(Some(&name), labels, opts);
             Ok(v.map_err(anyhow::Error::from)?)
         })
         .await?;
@@ -171,17 +175,23 @@ mod tests {
     }
 
     #[test]
-    fn create_takes_dockers_body_and_refuses_what_berth_lacks() {
-        let (name, labels) = create_request(body(json!({
+    fn create_takes_dockers_body_and_checks_the_local_drivers_options() {
+        let (name, labels, opts) = create_request(body(json!({
             "Name": "v1", "Driver": "local", "DriverOpts": {}, "Labels": {"a": "b"}
         })))
         .unwrap();
         assert_eq!(name.as_str(), "v1");
         assert_eq!(labels["a"], "b");
-        let (name, labels) = create_request(body(json!({"Name": "", "Driver": ""}))).unwrap();
+        assert!(opts.is_empty());
+        let (name, labels, _) = create_request(body(json!({"Name": "", "Driver": ""}))).unwrap();
         assert_eq!(name.as_str().len(), 64, "an empty name is generated");
         assert!(labels.is_empty());
-        let (_, _) = create_request(body(json!({"Labels": null, "DriverOpts": null}))).unwrap();
+        create_request(body(json!({"Labels": null, "DriverOpts": null}))).unwrap();
+        let (_, _, opts) = create_request(body(json!({
+            "Name": "t", "DriverOpts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
+        })))
+        .unwrap();
+        assert_eq!(opts["o"], "size=1m");
         let e = create_request(body(json!({"Name": "v", "Driver": "nfs"}))).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(
@@ -192,7 +202,10 @@ mod tests {
         let e = create_request(body(json!({"Name": "v", "DriverOpts": {"type": "tmpfs"}})))
             .unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert!(e.message.contains("type"), "{}", e.message);
+        assert!(e.message.contains("device is required"), "{}", e.message);
+        let e =
+            create_request(body(json!({"Name": "v", "DriverOpts": {"size": "1g"}}))).unwrap_err();
+        assert!(e.message.contains("invalid option key"), "{}", e.message);
         let e = create_request(body(json!({"Name": "../etc"}))).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
     }

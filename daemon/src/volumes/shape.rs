@@ -19,7 +19,7 @@ pub struct Usage {
 pub fn volume(v: &Volume, usage: Option<Usage>) -> Value {
     let mut out = json!({
         "Name": v.name, "Driver": v.driver, "Mountpoint": v.mountpoint.display().to_string(),
-        "CreatedAt": v.created_at, "Labels": v.labels, "Scope": "local", "Options": {},
+        "CreatedAt": v.created_at, "Labels": v.labels, "Scope": "local", "Options": v.options,
     });
     if let Some(u) = usage {
         out["UsageData"] = json!({"Size": u.size, "RefCount": u.ref_count});
@@ -43,6 +43,7 @@ mod tests {
             labels: BTreeMap::from([("a".into(), "b".into())]),
             anonymous: false,
             copied_up: false,
+            options: Default::default(),
         };
         let j = volume(&v, None);
         assert_eq!(j["Name"], "v1");

@@ -232,6 +232,8 @@ fn write_bundle(
     for mp in rec.mount_points.values() {
         if mp.kind == "volume" && !mp.name.is_empty() {
             let src = rootfs.join(mp.destination.trim_start_matches('/'));
+            // A volume with a device has it mounted first: the copy-up goes onto the device.
+            eng.store.volumes().mount(&mp.name)?;
             eng.store.volumes().copy_up(&mp.name, &src)?;
         }
         binds.push(Bind {

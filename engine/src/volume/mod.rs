@@ -1,8 +1,10 @@
 //! Volumes (`berth volume create|ls|inspect|rm|prune`, `-v` specs): named and anonymous
 //! volumes under `<root>/volumes/NAME/_data`, their copy-up from an image directory on first
-//! mount, and parsing of `-v HOST:CTR[:ro]` / `NAME:CTR` / `CTR`. Mounting them into a
-//! container is the runtime's job; who uses a volume is the caller's knowledge.
+//! mount, the `local` driver's options ([`options`]: a device mounted on `_data`), and parsing
+//! of `-v HOST:CTR[:ro]` / `NAME:CTR` / `CTR`. Mounting them into a container is the runtime's
+//! job; who uses a volume is the caller's knowledge.
 
+pub mod options;
 mod spec;
 mod store;
 
@@ -58,6 +60,29 @@ pub enum VolumeError {
         /// The serde error.
         #[source]
         source: serde_json::Error,
+    },
+    /// A `local` driver option that is unknown or incomplete.
+    #[error("{0}")]
+    BadOption(String),
+    /// The volume's device could not be mounted.
+    #[error("mount {device} for volume {name}: {source}")]
+    Mount {
+        /// The volume.
+        name: String,
+        /// Its `device` option.
+        device: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The volume's device could not be unmounted, so the volume stays.
+    #[error("unmount volume {name} (it stays): {source}")]
+    Unmount {
+        /// The volume.
+        name: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
     },
     /// Measuring the volume's size failed.
     #[error("measure volume {name}: {source}")]

@@ -30,6 +30,9 @@ pub struct Volume {
     pub anonymous: bool,
     /// Whether image content was copied in (copy-up happens once).
     pub copied_up: bool,
+    /// The `local` driver's options (`type`, `device`, `o`); empty for a plain directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// What `prune` removed.
@@ -77,6 +80,18 @@ impl VolumeStore {
         name: Option<&VolumeName>,
         labels: BTreeMap<String, String>,
     ) -> Result<Volume, VolumeError> {
+        self.create_with(name, labels, BTreeMap::new())
+    }
+
+    /// [`Self::create`] with the `local` driver's options ([`super::options::validate`]d); an
+    /// existing volume is returned as it is.
+    pub fn create_with(
+        &self,
+        name: Option<&VolumeName>,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+    ) -> Result<Volume, VolumeError> {
+        super::options::validate(&options)?;
         let (name, anonymous) = match name {
             Some(n) => (n.to_string(), false),
             None => (
@@ -97,6 +112,7 @@ impl VolumeStore {
             labels,
             anonymous,
             copied_up: false,
+            options,
         };
         self.write(&v)?;
         self.emit(&v.name, "create");
@@ -153,9 +169,18 @@ impl VolumeStore {
         force: bool,
         in_use: &dyn Fn(&str) -> bool,
     ) -> Result<(), VolumeError> {
-        self.inspect(name)?;
+        let v = self.inspect(name)?;
         if in_use(name) && !force {
             return Err(VolumeError::InUse(name.to_owned()));
+        }
+        // What a device holds is not the volume's to delete: unmounted first, and a volume
+        // whose device stays mounted stays too.
+        super::options::unmount(name, &v.mountpoint)?;
+        if super::options::is_mounted(&v.mountpoint)? {
+            return Err(VolumeError::Unmount {
+                name: name.to_owned(),
+                source: io::Error::from_raw_os_error(libc::EBUSY),
+            });
         }
         let d = self.dir.join(name);
         fs::remove_dir_all(&d).map_err(VolumeError::io("remove volume", d))?;
@@ -198,6 +223,13 @@ impl VolumeStore {
             name: name.to_owned(),
             source,
         })
+    }
+
+    /// Mounts the volume's device on its directory if it has options and it is not mounted
+    /// yet (before a container that uses it starts).
+    pub fn mount(&self, name: &str) -> Result<(), VolumeError> {
+        let v = self.inspect(name)?;
+        super::options::ensure_mounted(name, &v.options, &v.mountpoint)
     }
 
     /// Fills an empty volume with the content of `src` (the image's directory at the mount
