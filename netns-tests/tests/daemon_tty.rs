@@ -105,3 +105,59 @@ fn docker_exec_it_runs_on_a_pty_of_the_clients_size() {
     d.docker_ok(&["rm", "-f", "e"]);
     assert!(!d.log_text().contains("panicked"), "{}", d.log_text());
 }
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn docker_detach_keys_leave_the_container_and_the_exec_running() {
+    let b = Berth::with_busybox("dk-detach");
+    let _c = Cleanup(&b);
+    let d = daemon(&b);
+    let running = |name: &str| {
+        d.docker_ok(&["inspect", "--format", "{{.State.Running}}", name])
+            .trim()
+            .to_owned()
+    };
+    // ctrl-p ctrl-q, docker's default: the CLI exits 0, the shell keeps running.
+    let mut cli = PtyCli::spawn_command(
+        d.docker_cmd(&["run", "-it", "--name", "dt", "bb", "sh"]),
+        24,
+        80,
+    );
+    assert!(
+        ask_until(&mut cli, "echo up-$((2*21))\n", "up-42"),
+        "{:?}",
+        cli.seen
+    );
+    cli.type_in("\x10\x11");
+    assert_eq!(cli.wait(), 0, "{:?}", cli.seen);
+    assert_eq!(running("dt"), "true");
+    // Attach again, with keys of one's own; the shell still has its state.
+    let cmd = d.docker_cmd(&["attach", "--detach-keys", "ctrl-x,x", "dt"]);
+    let mut cli = PtyCli::spawn_command(cmd, 24, 80);
+    assert!(
+        ask_until(&mut cli, "echo again-$((6*7))\n", "again-42"),
+        "{:?}",
+        cli.seen
+    );
+    cli.type_in("\x18x");
+    // The CLI's `attach` reports the detach as an error of its own (its escape proxy's).
+    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
+    assert!(cli.seen.contains("read escape sequence"), "{:?}", cli.seen);
+    assert_eq!(running("dt"), "true");
+    // An exec detached from keeps running in the container (the CLI reports it as `attach`).
+    let cmd = d.docker_cmd(&["exec", "-it", "dt", "sh"]);
+    let mut cli = PtyCli::spawn_command(cmd, 24, 80);
+    assert!(
+        ask_until(&mut cli, "echo exec-$((6*7))\n", "exec-42"),
+        "{:?}",
+        cli.seen
+    );
+    cli.type_in("sleep 600 & echo bg-$((1+1))\n");
+    cli.expect("bg-2");
+    cli.type_in("\x10\x11");
+    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
+    assert!(cli.seen.contains("read escape sequence"), "{:?}", cli.seen);
+    let top = d.docker_ok(&["top", "dt"]);
+    assert!(top.contains("sleep 600"), "{top}");
+    d.docker_ok(&["rm", "-f", "dt"]);
+}
