@@ -175,7 +175,10 @@ impl VolumeStore {
         }
         // What a device holds is not the volume's to delete: unmounted first, and a volume
         // whose device stays mounted stays too.
-        super::options::unmount(name, &v.mountpoint)?;
+        if !v.options.is_empty() {
+            let _held = self.mount_lock(name)?;
+            super::options::unmount(name, &v.mountpoint)?;
+        }
         if super::options::is_mounted(&v.mountpoint)? {
             return Err(VolumeError::Unmount {
                 name: name.to_owned(),
@@ -229,7 +232,26 @@ impl VolumeStore {
     /// yet (before a container that uses it starts).
     pub fn mount(&self, name: &str) -> Result<(), VolumeError> {
         let v = self.inspect(name)?;
+        if v.options.is_empty() {
+            return Ok(());
+        }
+        // Two containers starting at once must not stack two mounts.
+        let _held = self.mount_lock(name)?;
         super::options::ensure_mounted(name, &v.options, &v.mountpoint)
+    }
+
+    /// The volume's mount lock (`NAME/mount.lock`), held while its device is mounted or
+    /// unmounted.
+    fn mount_lock(&self, name: &str) -> Result<nix::fcntl::Flock<fs::File>, VolumeError> {
+        let p = self.dir.join(name).join("mount.lock");
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(VolumeError::io("open", &p))?;
+        nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| VolumeError::io("lock", &p)(io::Error::from(e)))
     }
 
     /// Fills an empty volume with the content of `src` (the image's directory at the mount

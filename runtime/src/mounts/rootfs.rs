@@ -306,8 +306,10 @@ fn mask_path(path: &Path) -> Result<(), MountError> {
     }
 }
 
-/// Detaches every mount at or under `rootfs` in this mount namespace, deepest first: what a
-/// container without a mount namespace of its own left there. Reads `/proc/self/mountinfo`.
+/// Detaches every mount below `rootfs` in this mount namespace, deepest first: what a
+/// container without a mount namespace of its own left there. The rootfs itself, when it is a
+/// mount, is the caller's (an overlay berth or containerd made) and stays. Reads
+/// `/proc/self/mountinfo`.
 pub fn detach_under(rootfs: &Path) -> Result<usize, MountError> {
     let info = fs::read_to_string("/proc/self/mountinfo")
         .map_err(io("read", Path::new("/proc/self/mountinfo")))?;
@@ -315,10 +317,10 @@ pub fn detach_under(rootfs: &Path) -> Result<usize, MountError> {
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
         .map(|p| PathBuf::from(unescape_mountinfo(p)))
-        .filter(|p| p.starts_with(rootfs))
+        .filter(|p| p.starts_with(rootfs) && p != rootfs)
         .collect();
+    // Deepest first; a point listed twice has two mounts stacked on it, each detached.
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    points.dedup();
     let mut n = 0;
     for p in &points {
         // A point under one detached before is gone with it.
@@ -351,4 +353,17 @@ fn unescape_mountinfo(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape_mountinfo("/a\\040b/c\\011d"), "/a b/c\td");
+        assert_eq!(unescape_mountinfo("/back\\134slash"), "/back\\slash");
+        // A backslash not followed by three octal digits is kept as it is.
+        assert_eq!(unescape_mountinfo("/x\\9y\\"), "/x\\9y\\");
+    }
 }
