@@ -9,6 +9,7 @@ pub mod cni;
 pub mod containerd;
 pub mod daemon;
 pub mod dns_upstream;
+pub mod etcd;
 pub mod fault_proxy;
 pub mod fw_world;
 pub mod oci_bundle;

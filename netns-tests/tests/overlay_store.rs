@@ -1,0 +1,180 @@
+//! Root tests of the overlay networks' state in etcd (`berth-overlay`'s store) against a real
+//! etcd member (Debian's etcd-server) that each test starts in a throwaway netns: a network
+//! recorded once (and refused with other settings), hosts taking distinct slices, a host that
+//! joins again keeping its slice, a lease that is not renewed expiring and freeing its slice,
+//! renewal keeping it, leaving, exhaustion, and hostile entries refused.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use berth_netns_tests::TestNetns;
+use berth_netns_tests::etcd::Etcd;
+use berth_overlay::{NetworkSpec, Store, StoreError, StoreOptions};
+
+/// Runs `f` with a connected store, on a thread inside the test's namespace.
+fn with_store<T: Send>(
+    ns: &TestNetns,
+    etcd: &Etcd,
+    f: impl AsyncFnOnce(&mut Store) -> T + Send,
+) -> T {
+    let url = etcd.url();
+    ns.netns()
+        .run_in(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let opts = StoreOptions::from_url(&url).unwrap();
+                let mut store = Store::connect(&opts).await.unwrap();
+                f(&mut store).await
+            })
+        })
+        .unwrap()
+}
+
+fn net(name: &str, subnet: &str, slice_prefix: u8) -> NetworkSpec {
+    NetworkSpec {
+        name: name.into(),
+        subnet: subnet.parse().unwrap(),
+        vni: 100,
+        slice_prefix,
+    }
+}
+
+fn underlay(i: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 0, 2, i)
+}
+
+fn mac(i: u8) -> String {
+    format!("02:00:00:00:00:{i:02x}")
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn hosts_take_distinct_slices_and_keep_them_while_their_lease_lives() {
+    let ns = TestNetns::new("ovst");
+    let etcd = Etcd::start(&ns, 23790);
+    with_store(&ns, &etcd, async |s: &mut Store| {
+        let ov = net("ov", "10.100.0.0/16", 24);
+        assert_eq!(s.create_network(&ov).await.unwrap(), ov);
+        assert_eq!(
+            s.create_network(&ov).await.unwrap(),
+            ov,
+            "creating again is a no-op"
+        );
+        let other = NetworkSpec {
+            subnet: "10.200.0.0/16".parse().unwrap(),
+            ..ov.clone()
+        };
+        let e = s.create_network(&other).await.unwrap_err();
+        assert!(matches!(e, StoreError::Conflict { .. }), "{e}");
+        assert_eq!(s.network("ov").await.unwrap(), Some(ov.clone()));
+
+        let long = s.grant(60).await.unwrap();
+        let h1 = s.join(&ov, "h1", underlay(1), &mac(1), long).await.unwrap();
+        let h2 = s.join(&ov, "h2", underlay(2), &mac(2), long).await.unwrap();
+        assert_eq!(h1.slice.to_string(), "10.100.0.0/24");
+        assert_eq!(h2.slice.to_string(), "10.100.1.0/24");
+        // A restarted agent joins again: same slice, its new underlay address recorded.
+        let again = s
+            .join(&ov, "h1", underlay(11), &mac(1), long)
+            .await
+            .unwrap();
+        assert_eq!((again.slice, again.underlay_ip), (h1.slice, underlay(11)));
+        let mut hosts: Vec<String> = s
+            .peers(&ov)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.host)
+            .collect();
+        hosts.sort();
+        assert_eq!(hosts, ["h1", "h2"]);
+
+        // A host whose lease is not renewed drops out when it expires; its slice is free.
+        let short = s.grant(2).await.unwrap();
+        let h3 = s
+            .join(&ov, "h3", underlay(3), &mac(3), short)
+            .await
+            .unwrap();
+        assert_eq!(h3.slice.to_string(), "10.100.2.0/24");
+        // One renewed for longer than its TTL stays.
+        let renewed = s.grant(2).await.unwrap();
+        let h4 = s
+            .join(&ov, "h4", underlay(4), &mac(4), renewed)
+            .await
+            .unwrap();
+        let mut gone = false;
+        for _ in 0..40 {
+            assert!(s.renew(renewed).await.unwrap());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if !s.peers(&ov).await.unwrap().iter().any(|h| h.host == "h3") {
+                gone = true;
+                break;
+            }
+        }
+        assert!(gone, "h3's entry outlived its lease");
+        assert!(!s.renew(short).await.unwrap(), "an expired lease renews");
+        let hosts: Vec<String> = s
+            .peers(&ov)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.host)
+            .collect();
+        assert!(hosts.contains(&"h4".to_owned()), "{hosts:?}");
+        let h5 = s.join(&ov, "h5", underlay(5), &mac(5), long).await.unwrap();
+        assert_eq!(h5.slice, h3.slice, "the expired slice is handed out again");
+        assert_ne!(h4.slice, h5.slice);
+
+        // Leaving frees the slice at once.
+        s.leave(&ov, "h2").await.unwrap();
+        let h6 = s.join(&ov, "h6", underlay(6), &mac(6), long).await.unwrap();
+        assert_eq!(h6.slice, h2.slice);
+    });
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn hostile_entries_are_never_peers_and_a_full_network_says_so() {
+    let ns = TestNetns::new("ovsh");
+    let etcd = Etcd::start(&ns, 23792);
+    with_store(&ns, &etcd, async |s: &mut Store| {
+        // A /29 in /30 slices: two hosts at most.
+        let tiny = net("tiny", "10.9.0.0/29", 30);
+        s.create_network(&tiny).await.unwrap();
+        let lease = s.grant(60).await.unwrap();
+        s.join(&tiny, "a", underlay(1), &mac(1), lease)
+            .await
+            .unwrap();
+        s.join(&tiny, "b", underlay(2), &mac(2), lease)
+            .await
+            .unwrap();
+        let e = s
+            .join(&tiny, "c", underlay(3), &mac(3), lease)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Exhausted(_)), "{e}");
+
+        // What another writer put there: a slice outside the subnet, a multicast underlay,
+        // not JSON, an entry claiming another host's name.
+        let outside = br#"{"host":"x","underlay_ip":"192.0.2.9","vtep_mac":"02:00:00:00:00:09","slice":"10.50.0.0/30"}"#;
+        let multicast = br#"{"host":"y","underlay_ip":"239.1.1.1","vtep_mac":"02:00:00:00:00:0a","slice":"10.9.0.0/30"}"#;
+        let imposter = br#"{"host":"a","underlay_ip":"192.0.2.66","vtep_mac":"02:00:00:00:00:42","slice":"10.9.0.4/30"}"#;
+        s.put_raw_host("tiny", "x", outside).await.unwrap();
+        s.put_raw_host("tiny", "y", multicast).await.unwrap();
+        s.put_raw_host("tiny", "z", b"not json").await.unwrap();
+        s.put_raw_host("tiny", "w", imposter).await.unwrap();
+        let peers = s.peers(&tiny).await.unwrap();
+        let mut hosts: Vec<(String, Ipv4Addr)> =
+            peers.into_iter().map(|h| (h.host, h.underlay_ip)).collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            [("a".into(), underlay(1)), ("b".into(), underlay(2))]
+        );
+    });
+}

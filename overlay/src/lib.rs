@@ -1,0 +1,18 @@
+//! berth-overlay: networks that span hosts. Their shared state lives in etcd ([`store`]): one
+//! record per network (its subnet, VNI and the size of each host's slice) and, per network,
+//! one record per joined host (its underlay address, VTEP MAC and the slice of the subnet it
+//! holds), tied to an etcd lease the host keeps alive, so a host that dies loses its slice
+//! and drops out of every peer list when the lease expires. Records read back from etcd are
+//! checked ([`records`]): a malformed or hostile one is refused with a warning, never used.
+//! Slices are handed out by an etcd transaction, so two hosts never get the same one
+//! ([`slices`]).
+//!
+//! The node agent that programs VXLAN devices, FDB and neighbour entries and routes from these
+//! records builds on this crate.
+
+pub mod records;
+pub mod slices;
+pub mod store;
+
+pub use records::{HostEntry, NetworkSpec, RecordError};
+pub use store::{Store, StoreError, StoreOptions};

@@ -1,0 +1,373 @@
+//! [`Store`]: overlay state in etcd, through the etcd v3 API (the maintained `etcd-client`
+//! crate). Keys, under a prefix (`/berth/overlay` by default):
+//!
+//! - `networks/NAME`: the network's [`NetworkSpec`], written once (`create_network`);
+//! - `NAME/hosts/HOST`: a joined host's [`HostEntry`], tied to the host's lease;
+//! - `NAME/slices/A.B.C.D-LEN`: the host id holding that slice, tied to the same lease.
+//!
+//! A host takes a slice with one transaction that creates both of its keys only if neither
+//! exists, so two hosts never hold one slice; a host that joins again keeps its slice. When the
+//! host's lease expires (it stopped renewing it: it died or lost etcd for longer than the TTL),
+//! etcd deletes both keys and the slice is free. Credentials (`user:password` in the store URL)
+//! go to etcd's auth and are never logged or shown in errors.
+
+use std::net::Ipv4Addr;
+
+use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
+
+use crate::records::{HostEntry, NetworkSpec, RecordError};
+use crate::slices;
+
+/// What went wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A `--store` value that is not `etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]`.
+    #[error("invalid store {0:?}: expected etcd://[user:password@]host:port[,host:port...]")]
+    BadUrl(String),
+    /// etcd refused or could not be reached.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// The network exists in the store with other settings.
+    #[error("overlay network {name} exists in the store with subnet {subnet} and VNI {vni}")]
+    Conflict {
+        /// The network.
+        name: String,
+        /// Its recorded subnet.
+        subnet: String,
+        /// Its recorded VNI.
+        vni: u32,
+    },
+    /// Every slice of the network is held by some host.
+    #[error("overlay network {0} has no free slice left for another host")]
+    Exhausted(String),
+    /// A record of ours that does not check.
+    #[error("{0}")]
+    Record(#[from] RecordError),
+}
+
+/// Where the store is and how to log in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// `http://host:port` of each member.
+    pub endpoints: Vec<String>,
+    /// etcd user and password, when auth is on.
+    pub credentials: Option<(String, String)>,
+    /// The key prefix.
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("endpoints", &self.endpoints)
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl StoreOptions {
+    /// Parses `etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]`.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::BadUrl(redact(url));
+        let rest = url.strip_prefix("etcd://").ok_or_else(bad)?;
+        let (credentials, hosts) = match rest.rsplit_once('@') {
+            Some((auth, hosts)) => {
+                let (u, p) = auth.split_once(':').ok_or_else(bad)?;
+                (Some((u.to_owned(), p.to_owned())), hosts)
+            }
+            None => (None, rest),
+        };
+        let endpoints: Vec<String> = hosts
+            .split(',')
+            .map(|h| {
+                let (host, port) = h.rsplit_once(':').ok_or_else(bad)?;
+                port.parse::<u16>().map_err(|_| bad())?;
+                if host.is_empty() || h.contains('/') {
+                    return Err(bad());
+                }
+                Ok(format!("http://{h}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            endpoints,
+            credentials,
+            prefix: "/berth/overlay".into(),
+        })
+    }
+}
+
+/// The URL with its password hidden, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A connection to the store.
+pub struct Store {
+    client: Client,
+    prefix: String,
+}
+
+impl Store {
+    /// Connects (and logs in, with credentials).
+    pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
+        let mut co = ConnectOptions::new().with_timeout(std::time::Duration::from_secs(5));
+        if let Some((u, p)) = &opts.credentials {
+            co = co.with_user(u, p);
+        }
+        let client = Client::connect(&opts.endpoints, Some(co)).await?;
+        Ok(Self {
+            client,
+            prefix: opts.prefix.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn network_key(&self, name: &str) -> String {
+        format!("{}/networks/{name}", self.prefix)
+    }
+
+    fn hosts_prefix(&self, net: &str) -> String {
+        format!("{}/{net}/hosts/", self.prefix)
+    }
+
+    fn slice_key(&self, net: &str, slice: &ipnetwork::Ipv4Network) -> String {
+        format!(
+            "{}/{net}/slices/{}-{}",
+            self.prefix,
+            slice.ip(),
+            slice.prefix()
+        )
+    }
+
+    /// Records `spec` unless the network exists; returns the recorded one. An existing network
+    /// with another subnet, slice size or VNI is [`StoreError::Conflict`].
+    pub async fn create_network(&mut self, spec: &NetworkSpec) -> Result<NetworkSpec, StoreError> {
+        spec.check()?;
+        let key = self.network_key(&spec.name);
+        let value = serde_json::to_vec(spec).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        loop {
+            let txn = Txn::new()
+                .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                .and_then([TxnOp::put(key.clone(), value.clone(), None)]);
+            if self.client.txn(txn).await?.succeeded() {
+                return Ok(spec.clone());
+            }
+            // Recorded already (or removed in between: then try again).
+            let Some(existing) = self.network(&spec.name).await? else {
+                continue;
+            };
+            if &existing != spec {
+                return Err(StoreError::Conflict {
+                    name: existing.name,
+                    subnet: existing.subnet.to_string(),
+                    vni: existing.vni,
+                });
+            }
+            return Ok(existing);
+        }
+    }
+
+    /// The network's record, if there is one (a record that does not check is an error).
+    pub async fn network(&mut self, name: &str) -> Result<Option<NetworkSpec>, StoreError> {
+        let r = self.client.get(self.network_key(name), None).await?;
+        match r.kvs().first() {
+            Some(kv) => Ok(Some(NetworkSpec::from_json(kv.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A lease of `ttl` seconds for this host's keys.
+    pub async fn grant(&mut self, ttl: i64) -> Result<i64, StoreError> {
+        Ok(self.client.lease_grant(ttl, None).await?.id())
+    }
+
+    /// Renews `lease` once (an agent does it every third of the TTL); `false` when etcd no
+    /// longer knows the lease (it expired: the host must join again).
+    pub async fn renew(&mut self, lease: i64) -> Result<bool, StoreError> {
+        let expired = |e: &etcd_client::Error| matches!(e, etcd_client::Error::LeaseKeepAliveError(m) if m.contains("not found"));
+        let renewed = async {
+            let (mut keeper, mut answers) = self.client.lease_keep_alive(lease).await?;
+            keeper.keep_alive().await?;
+            Ok::<_, etcd_client::Error>(answers.message().await?.is_some_and(|a| a.ttl() > 0))
+        };
+        match renewed.await {
+            Ok(alive) => Ok(alive),
+            Err(e) if expired(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Joins `host` to `net` under `lease`: the host's slice (the one it holds already, or
+    /// the first free one), recorded with its underlay address and VTEP MAC.
+    pub async fn join(
+        &mut self,
+        net: &NetworkSpec,
+        host: &str,
+        underlay_ip: Ipv4Addr,
+        vtep_mac: &str,
+        lease: i64,
+    ) -> Result<HostEntry, StoreError> {
+        let host_key = format!("{}{host}", self.hosts_prefix(&net.name));
+        let with_lease = || Some(PutOptions::new().with_lease(lease));
+        // Joined before (a restarted agent): same slice, new lease and addresses.
+        let current = self.client.get(host_key.clone(), None).await?;
+        if let Some(kv) = current.kvs().first() {
+            if let Ok(old) = HostEntry::from_json(kv.value(), net) {
+                let entry = HostEntry {
+                    underlay_ip,
+                    vtep_mac: vtep_mac.to_owned(),
+                    ..old
+                };
+                entry.check(net)?;
+                let slice_key = self.slice_key(&net.name, &entry.slice);
+                let txn = Txn::new()
+                    .when([Compare::value(slice_key.clone(), CompareOp::Equal, host)])
+                    .and_then([
+                        TxnOp::put(host_key.clone(), to_json(&entry)?, with_lease()),
+                        TxnOp::put(slice_key, host, with_lease()),
+                    ]);
+                if self.client.txn(txn).await?.succeeded() {
+                    return Ok(entry);
+                }
+            }
+        }
+        let slice_prefix = format!("{}/{}/slices/", self.prefix, net.name);
+        loop {
+            let taken = self
+                .client
+                .get(
+                    slice_prefix.clone(),
+                    Some(GetOptions::new().with_prefix().with_keys_only()),
+                )
+                .await?;
+            let taken: std::collections::HashSet<String> = taken
+                .kvs()
+                .iter()
+                .filter_map(|kv| kv.key_str().ok().map(str::to_owned))
+                .collect();
+            let free = slices::all(net).find(|s| !taken.contains(&self.slice_key(&net.name, s)));
+            let Some(slice) = free else {
+                return Err(StoreError::Exhausted(net.name.clone()));
+            };
+            let entry = HostEntry {
+                host: host.to_owned(),
+                underlay_ip,
+                vtep_mac: vtep_mac.to_owned(),
+                slice,
+            };
+            entry.check(net)?;
+            let slice_key = self.slice_key(&net.name, &slice);
+            let txn = Txn::new()
+                .when([
+                    Compare::create_revision(slice_key.clone(), CompareOp::Equal, 0),
+                    Compare::create_revision(host_key.clone(), CompareOp::Equal, 0),
+                ])
+                .and_then([
+                    TxnOp::put(host_key.clone(), to_json(&entry)?, with_lease()),
+                    TxnOp::put(slice_key, host, with_lease()),
+                ]);
+            if self.client.txn(txn).await?.succeeded() {
+                return Ok(entry);
+            }
+            // Someone took that slice (or an old entry of ours is in the way): drop an entry
+            // of ours that did not check, then look again.
+            let stale = self.client.get(host_key.clone(), None).await?;
+            if let Some(kv) = stale.kvs().first() {
+                if HostEntry::from_json(kv.value(), net).is_err() {
+                    self.client.delete(host_key.clone(), None).await?;
+                }
+            }
+        }
+    }
+
+    /// Takes `host` out of `net` at once (its slice is free), without waiting for its lease.
+    pub async fn leave(&mut self, net: &NetworkSpec, host: &str) -> Result<(), StoreError> {
+        let host_key = format!("{}{host}", self.hosts_prefix(&net.name));
+        let r = self.client.get(host_key.clone(), None).await?;
+        let entry = r
+            .kvs()
+            .first()
+            .and_then(|kv| HostEntry::from_json(kv.value(), net).ok());
+        if let Some(entry) = entry {
+            // The slice goes only if it is still this host's.
+            let slice_key = self.slice_key(&net.name, &entry.slice);
+            let txn = Txn::new()
+                .when([Compare::value(slice_key.clone(), CompareOp::Equal, host)])
+                .and_then([TxnOp::delete(slice_key, None)]);
+            self.client.txn(txn).await?;
+        }
+        self.client.delete(host_key, None).await?;
+        Ok(())
+    }
+
+    /// Every joined host of `net` whose entry checks; the others are skipped with a warning
+    /// (never returned, so never programmed).
+    pub async fn peers(&mut self, net: &NetworkSpec) -> Result<Vec<HostEntry>, StoreError> {
+        let prefix = self.hosts_prefix(&net.name);
+        let r = self
+            .client
+            .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
+            .await?;
+        let mut out = Vec::new();
+        for kv in r.kvs() {
+            let key = kv.key_str().unwrap_or("?");
+            match HostEntry::from_json(kv.value(), net) {
+                Ok(h) if key.strip_prefix(&prefix) == Some(h.host.as_str()) => out.push(h),
+                Ok(h) => {
+                    tracing::warn!(key, host = %h.host, "overlay peer entry under another host's key refused")
+                }
+                Err(e) => tracing::warn!(key, error = %e, "overlay peer entry refused"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes raw bytes under a host key of `net` (for tests of refused entries).
+    pub async fn put_raw_host(
+        &mut self,
+        net: &str,
+        host: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let key = format!("{}{host}", self.hosts_prefix(net));
+        self.client.put(key, value, None).await?;
+        Ok(())
+    }
+}
+
+fn to_json(entry: &HostEntry) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(entry).map_err(|e| StoreError::Record(RecordError::Malformed(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse_and_never_show_the_password() {
+        let o = StoreOptions::from_url("etcd://10.0.0.1:2379,10.0.0.2:2379").unwrap();
+        assert_eq!(
+            o.endpoints,
+            ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+        );
+        assert_eq!(o.credentials, None);
+        let o = StoreOptions::from_url("etcd://root:s3cret@10.0.0.1:2379").unwrap();
+        assert_eq!(o.credentials, Some(("root".into(), "s3cret".into())));
+        assert!(!format!("{o:?}").contains("s3cret"));
+        for bad in [
+            "http://x:1",
+            "etcd://x",
+            "etcd://x:notaport",
+            "etcd://root@x:1",
+        ] {
+            assert!(StoreOptions::from_url(bad).is_err(), "{bad}");
+        }
+        let e = StoreOptions::from_url("etcd://root:s3cret@x")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret") && e.contains("***"), "{e}");
+    }
+}
