@@ -2,7 +2,7 @@
 //! etcd member (Debian's etcd-server) that each test starts in a throwaway netns: a network
 //! recorded once (and refused with other settings), hosts taking distinct slices, a host that
 //! joins again keeping its slice, a lease that is not renewed expiring and freeing its slice,
-//! renewal keeping it, leaving, exhaustion, and hostile entries refused.
+//! renewal keeping it, leaving, exhaustion, hostile entries refused, and etcd auth.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -177,4 +177,60 @@ fn hostile_entries_are_never_peers_and_a_full_network_says_so() {
             [("a".into(), underlay(1)), ("b".into(), underlay(2))]
         );
     });
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_store_with_auth_takes_the_credentials_in_its_url_and_never_shows_them() {
+    let ns = TestNetns::new("ovsa");
+    let etcd = Etcd::start(&ns, 23794);
+    let client = etcd.client;
+    // Auth on, with a root user, set up with the plain etcd client.
+    ns.netns()
+        .run_in(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut c = etcd_client::Client::connect([format!("http://{client}")], None)
+                    .await
+                    .unwrap();
+                c.user_add("root", "Sesame-42", None).await.unwrap();
+                c.user_grant_role("root", "root").await.unwrap();
+                c.auth_enable().await.unwrap();
+            })
+        })
+        .unwrap();
+    let (good, bad) = (
+        format!("etcd://root:Sesame-42@{client}"),
+        format!("etcd://root:wrong-Secret@{client}"),
+    );
+    let outcome = |url: String| {
+        ns.netns()
+            .run_in(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let opts = StoreOptions::from_url(&url).unwrap();
+                    assert!(
+                        !format!("{opts:?}").contains("Secret")
+                            && !format!("{opts:?}").contains("Sesame")
+                    );
+                    let mut s = Store::connect(&opts).await.map_err(|e| e.to_string())?;
+                    let ov = net("auth", "10.77.0.0/16", 24);
+                    s.create_network(&ov).await.map_err(|e| e.to_string())?;
+                    Ok::<_, String>(())
+                })
+            })
+            .unwrap()
+    };
+    assert_eq!(outcome(good), Ok(()));
+    let e = outcome(bad).unwrap_err();
+    assert!(!e.contains("wrong-Secret"), "the password shows: {e}");
+    // Without credentials the store refuses too.
+    let e = outcome(format!("etcd://{client}")).unwrap_err();
+    assert!(!e.is_empty());
 }
