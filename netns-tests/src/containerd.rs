@@ -126,18 +126,30 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        // Tasks first (their shims and cgroups), then containers, then the daemon.
-        for t in self.tasks() {
-            let _ = self.ctr(&["task", "kill", "-s", "SIGKILL", &t]);
+        // Tasks first (their shims and cgroups), then containers, then the daemon. Nothing
+        // here may panic: a drop during a failed test's unwinding would abort the binary.
+        let ctr = |args: &[&str]| self.ctr_command(args).output().ok();
+        let ids = |args: &[&str]| -> Vec<String> {
+            ctr(args)
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for t in ids(&["task", "ls", "-q"]) {
+            let _ = ctr(&["task", "kill", "-s", "SIGKILL", &t]);
             for _ in 0..200 {
-                if self.ctr(&["task", "delete", &t]).status.success() {
+                if ctr(&["task", "delete", &t]).is_some_and(|o| o.status.success()) {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        for c in self.ctr_ok(&["container", "ls", "-q"]).lines() {
-            let _ = self.ctr(&["container", "rm", c]);
+        for c in ids(&["container", "ls", "-q"]) {
+            let _ = ctr(&["container", "rm", &c]);
         }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.pid() as i32),
