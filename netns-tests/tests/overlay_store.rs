@@ -2,7 +2,8 @@
 //! etcd member (Debian's etcd-server) that each test starts in a throwaway netns: a network
 //! recorded once (and refused with other settings), hosts taking distinct slices, a host that
 //! joins again keeping its slice, a lease that is not renewed expiring and freeing its slice,
-//! renewal keeping it, leaving, exhaustion, hostile entries refused, and etcd auth.
+//! renewal keeping it, leaving, exhaustion, hostile entries refused, the peer watch, and etcd
+//! auth.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use berth_netns_tests::TestNetns;
 use berth_netns_tests::etcd::Etcd;
-use berth_overlay::{NetworkSpec, Store, StoreError, StoreOptions};
+use berth_overlay::{NetworkSpec, PeerChange, Store, StoreError, StoreOptions};
 
 /// Runs `f` with a connected store, on a thread inside the test's namespace.
 fn with_store<T: Send>(
@@ -233,4 +234,55 @@ fn a_store_with_auth_takes_the_credentials_in_its_url_and_never_shows_them() {
     // Without credentials the store refuses too.
     let e = outcome(format!("etcd://{client}")).unwrap_err();
     assert!(!e.is_empty());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_peer_watch_sees_joins_rejoins_expiries_and_no_hostile_entry() {
+    let ns = TestNetns::new("ovsw");
+    let etcd = Etcd::start(&ns, 23796);
+    with_store(&ns, &etcd, async |s: &mut Store| {
+        let ov = net("w", "10.60.0.0/16", 24);
+        s.create_network(&ov).await.unwrap();
+        let long = s.grant(60).await.unwrap();
+        let h1 = s.join(&ov, "h1", underlay(1), &mac(1), long).await.unwrap();
+        let (now, mut watch) = s.peers_and_watch(&ov).await.unwrap();
+        assert_eq!(now, std::slice::from_ref(&h1));
+        // Collects changes until `want` of them came (10 s at most).
+        async fn changes(w: &mut berth_overlay::PeerWatch, want: usize) -> Vec<PeerChange> {
+            let mut got = Vec::new();
+            while got.len() < want {
+                let next = tokio::time::timeout(Duration::from_secs(10), w.next()).await;
+                got.extend(next.expect("no change came").unwrap().unwrap());
+            }
+            got
+        }
+        let short = s.grant(1).await.unwrap();
+        let h2 = s
+            .join(&ov, "h2", underlay(2), &mac(2), short)
+            .await
+            .unwrap();
+        assert_eq!(
+            changes(&mut watch, 1).await,
+            [PeerChange::Joined(h2.clone())]
+        );
+        // A hostile write is no change; the rejoin after it is.
+        let outside = br#"{"host":"h9","underlay_ip":"192.0.2.9","vtep_mac":"02:00:00:00:00:09","slice":"10.61.0.0/24"}"#;
+        s.put_raw_host("w", "h9", outside).await.unwrap();
+        let moved = s
+            .join(&ov, "h1", underlay(21), &mac(1), long)
+            .await
+            .unwrap();
+        assert_eq!(changes(&mut watch, 1).await, [PeerChange::Joined(moved)]);
+        // h2 stops renewing: its lease expires and it leaves the watch's view.
+        assert_eq!(
+            changes(&mut watch, 1).await,
+            [PeerChange::Left("h2".into())]
+        );
+        s.leave(&ov, "h1").await.unwrap();
+        assert_eq!(
+            changes(&mut watch, 1).await,
+            [PeerChange::Left("h1".into())]
+        );
+    });
 }

@@ -5,7 +5,8 @@
 //! and drops out of every peer list when the lease expires. Records read back from etcd are
 //! checked ([`records`]): a malformed or hostile one is refused with a warning, never used.
 //! Slices are handed out by an etcd transaction, so two hosts never get the same one
-//! ([`slices`]).
+//! ([`slices`]). A node agent lists a network's peers and then watches them from that
+//! revision ([`store::PeerWatch`]), so it misses no change.
 //!
 //! The node agent that programs VXLAN devices, FDB and neighbour entries and routes from these
 //! records builds on this crate.
@@ -15,4 +16,4 @@ pub mod slices;
 pub mod store;
 
 pub use records::{HostEntry, NetworkSpec, RecordError};
-pub use store::{Store, StoreError, StoreOptions};
+pub use store::{PeerChange, PeerWatch, Store, StoreError, StoreOptions};

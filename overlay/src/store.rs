@@ -13,7 +13,10 @@
 
 use std::net::Ipv4Addr;
 
-use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, PutOptions, Txn, TxnOp,
+    WatchOptions, WatchStream,
+};
 
 use crate::records::{HostEntry, NetworkSpec, RecordError};
 use crate::slices;
@@ -306,23 +309,43 @@ impl Store {
     /// Every joined host of `net` whose entry checks; the others are skipped with a warning
     /// (never returned, so never programmed).
     pub async fn peers(&mut self, net: &NetworkSpec) -> Result<Vec<HostEntry>, StoreError> {
+        Ok(self.peers_at(net).await?.0)
+    }
+
+    /// [`Self::peers`] and the store revision they were read at.
+    async fn peers_at(&mut self, net: &NetworkSpec) -> Result<(Vec<HostEntry>, i64), StoreError> {
         let prefix = self.hosts_prefix(&net.name);
         let r = self
             .client
             .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
             .await?;
-        let mut out = Vec::new();
-        for kv in r.kvs() {
-            let key = kv.key_str().unwrap_or("?");
-            match HostEntry::from_json(kv.value(), net) {
-                Ok(h) if key.strip_prefix(&prefix) == Some(h.host.as_str()) => out.push(h),
-                Ok(h) => {
-                    tracing::warn!(key, host = %h.host, "overlay peer entry under another host's key refused")
-                }
-                Err(e) => tracing::warn!(key, error = %e, "overlay peer entry refused"),
-            }
-        }
-        Ok(out)
+        let revision = r.header().map_or(0, |h| h.revision());
+        let out = r
+            .kvs()
+            .iter()
+            .filter_map(|kv| checked_peer(&prefix, kv.key_str().unwrap_or("?"), kv.value(), net))
+            .collect();
+        Ok((out, revision))
+    }
+
+    /// The peers now and a watch of every change after them: none is missed in between (the
+    /// watch starts at the revision the list was read at).
+    pub async fn peers_and_watch(
+        &mut self,
+        net: &NetworkSpec,
+    ) -> Result<(Vec<HostEntry>, PeerWatch), StoreError> {
+        let (peers, revision) = self.peers_at(net).await?;
+        let prefix = self.hosts_prefix(&net.name);
+        let opts = WatchOptions::new()
+            .with_prefix()
+            .with_start_revision(revision + 1);
+        let stream = self.client.watch(prefix.clone(), Some(opts)).await?;
+        let watch = PeerWatch {
+            stream,
+            prefix,
+            net: net.clone(),
+        };
+        Ok((peers, watch))
     }
 
     /// Writes raw bytes under a host key of `net` (for tests of refused entries).
@@ -335,6 +358,65 @@ impl Store {
         let key = format!("{}{host}", self.hosts_prefix(net));
         self.client.put(key, value, None).await?;
         Ok(())
+    }
+}
+
+/// A change to a network's peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerChange {
+    /// A host joined, or its entry changed (a new underlay address or MAC after a rejoin).
+    Joined(HostEntry),
+    /// A host left, or its lease expired.
+    Left(String),
+}
+
+/// Changes to a network's peers, in store order ([`Store::peers_and_watch`]).
+pub struct PeerWatch {
+    stream: WatchStream,
+    prefix: String,
+    net: NetworkSpec,
+}
+
+impl PeerWatch {
+    /// The next batch of changes (entries that do not check are left out, with a warning);
+    /// `None` when the watch ended (etcd went away: list and watch again).
+    pub async fn next(&mut self) -> Result<Option<Vec<PeerChange>>, StoreError> {
+        let Some(resp) = self.stream.message().await? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for ev in resp.events() {
+            let Some(kv) = ev.kv() else { continue };
+            let key = kv.key_str().unwrap_or("?");
+            match ev.event_type() {
+                EventType::Put => {
+                    if let Some(h) = checked_peer(&self.prefix, key, kv.value(), &self.net) {
+                        out.push(PeerChange::Joined(h));
+                    }
+                }
+                EventType::Delete => {
+                    if let Some(host) = key.strip_prefix(&self.prefix) {
+                        out.push(PeerChange::Left(host.to_owned()));
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// A peer entry at `key` that checks and names the host its key does; else a warning.
+fn checked_peer(prefix: &str, key: &str, value: &[u8], net: &NetworkSpec) -> Option<HostEntry> {
+    match HostEntry::from_json(value, net) {
+        Ok(h) if key.strip_prefix(prefix) == Some(h.host.as_str()) => Some(h),
+        Ok(h) => {
+            tracing::warn!(key, host = %h.host, "overlay peer entry under another host's key refused");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(key, error = %e, "overlay peer entry refused");
+            None
+        }
     }
 }
 
