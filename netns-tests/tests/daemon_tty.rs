@@ -18,6 +18,14 @@ use containers::Cleanup;
 use fixture::Berth;
 use pty_cli::PtyCli;
 
+/// One docker CLI on a pty at a time: under the load of several, the CLI's window-change
+/// handling (its SIGWINCH, before any request reaches berthd) was seen to miss resizes.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Types `line` every 200 ms until `needle` shows (at most 10 s).
 fn ask_until(cli: &mut PtyCli, line: &str, needle: &str) -> bool {
     for _ in 0..50 {
@@ -34,6 +42,7 @@ fn ask_until(cli: &mut PtyCli, line: &str, needle: &str) -> bool {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn docker_run_it_gives_a_terminal_that_follows_the_clients() {
+    let _serial = one_at_a_time();
     let b = Berth::with_busybox("dk-tty");
     let _c = Cleanup(&b);
     let d = daemon(&b);
@@ -70,6 +79,7 @@ fn docker_run_it_gives_a_terminal_that_follows_the_clients() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn docker_exec_it_runs_on_a_pty_of_the_clients_size() {
+    let _serial = one_at_a_time();
     let b = Berth::with_busybox("dk-xtty");
     let _c = Cleanup(&b);
     let d = daemon(&b);
@@ -109,54 +119,47 @@ fn docker_exec_it_runs_on_a_pty_of_the_clients_size() {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn docker_detach_keys_leave_the_container_and_the_exec_running() {
+    let _serial = one_at_a_time();
     let b = Berth::with_busybox("dk-detach");
     let _c = Cleanup(&b);
     let d = daemon(&b);
-    let running = |name: &str| {
-        d.docker_ok(&["inspect", "--format", "{{.State.Running}}", name])
+    let running = || {
+        d.docker_ok(&["inspect", "--format", "{{.State.Running}}", "dt"])
             .trim()
             .to_owned()
     };
+    // Starts `args` on a pty, runs `setup` in its shell (up to the line that echoes `ready`),
+    // types `keys` and returns the CLI's exit code and what it showed.
+    let detach = |args: &[&str], setup: &str, keys: &str| {
+        let mut cli = PtyCli::spawn_command(d.docker_cmd(args), 24, 80);
+        assert!(ask_until(&mut cli, setup, "ready-42"), "{:?}", cli.seen);
+        cli.type_in(keys);
+        (cli.wait(), cli.seen.clone())
+    };
+    let ready = "echo ready-$((6*7))\n";
     // ctrl-p ctrl-q, docker's default: the CLI exits 0, the shell keeps running.
-    let mut cli = PtyCli::spawn_command(
-        d.docker_cmd(&["run", "-it", "--name", "dt", "bb", "sh"]),
-        24,
-        80,
+    let (code, seen) = detach(
+        &["run", "-it", "--name", "dt", "bb", "sh"],
+        ready,
+        "\x10\x11",
     );
-    assert!(
-        ask_until(&mut cli, "echo up-$((2*21))\n", "up-42"),
-        "{:?}",
-        cli.seen
+    assert_eq!(code, 0, "{seen:?}");
+    assert_eq!(running(), "true");
+    // Attach again, with keys of one's own. The CLI's `attach` reports the detach as an error
+    // of its own (its escape proxy's); the container runs on.
+    let (code, seen) = detach(
+        &["attach", "--detach-keys", "ctrl-x,x", "dt"],
+        ready,
+        "\x18x",
     );
-    cli.type_in("\x10\x11");
-    assert_eq!(cli.wait(), 0, "{:?}", cli.seen);
-    assert_eq!(running("dt"), "true");
-    // Attach again, with keys of one's own; the shell still has its state.
-    let cmd = d.docker_cmd(&["attach", "--detach-keys", "ctrl-x,x", "dt"]);
-    let mut cli = PtyCli::spawn_command(cmd, 24, 80);
-    assert!(
-        ask_until(&mut cli, "echo again-$((6*7))\n", "again-42"),
-        "{:?}",
-        cli.seen
-    );
-    cli.type_in("\x18x");
-    // The CLI's `attach` reports the detach as an error of its own (its escape proxy's).
-    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
-    assert!(cli.seen.contains("read escape sequence"), "{:?}", cli.seen);
-    assert_eq!(running("dt"), "true");
-    // An exec detached from keeps running in the container (the CLI reports it as `attach`).
-    let cmd = d.docker_cmd(&["exec", "-it", "dt", "sh"]);
-    let mut cli = PtyCli::spawn_command(cmd, 24, 80);
-    assert!(
-        ask_until(&mut cli, "echo exec-$((6*7))\n", "exec-42"),
-        "{:?}",
-        cli.seen
-    );
-    cli.type_in("sleep 600 & echo bg-$((1+1))\n");
-    cli.expect("bg-2");
-    cli.type_in("\x10\x11");
-    assert_eq!(cli.wait(), 1, "{:?}", cli.seen);
-    assert!(cli.seen.contains("read escape sequence"), "{:?}", cli.seen);
+    assert_eq!(code, 1, "{seen:?}");
+    assert!(seen.contains("read escape sequence"), "{seen:?}");
+    assert_eq!(running(), "true");
+    // An exec detached from keeps running in the container (reported as for `attach`).
+    let bg = "sleep 600 & echo ready-$((6*7))\n";
+    let (code, seen) = detach(&["exec", "-it", "dt", "sh"], bg, "\x10\x11");
+    assert_eq!(code, 1, "{seen:?}");
+    assert!(seen.contains("read escape sequence"), "{seen:?}");
     let top = d.docker_ok(&["top", "dt"]);
     assert!(top.contains("sleep 600"), "{top}");
     d.docker_ok(&["rm", "-f", "dt"]);

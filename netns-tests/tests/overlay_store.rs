@@ -14,26 +14,32 @@ use berth_netns_tests::TestNetns;
 use berth_netns_tests::etcd::Etcd;
 use berth_overlay::{NetworkSpec, PeerChange, Store, StoreError, StoreOptions};
 
-/// Runs `f` with a connected store, on a thread inside the test's namespace.
-fn with_store<T: Send>(
-    ns: &TestNetns,
-    etcd: &Etcd,
-    f: impl AsyncFnOnce(&mut Store) -> T + Send,
-) -> T {
-    let url = etcd.url();
+/// Runs the future `make` gives to completion, on a thread inside the test's namespace
+/// (where etcd listens).
+fn block_in<T: Send, F: Future<Output = T>>(ns: &TestNetns, make: impl FnOnce() -> F + Send) -> T {
     ns.netns()
         .run_in(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async move {
-                let opts = StoreOptions::from_url(&url).unwrap();
-                let mut store = Store::connect(&opts).await.unwrap();
-                f(&mut store).await
-            })
+            rt.block_on(make())
         })
         .unwrap()
+}
+
+/// Runs `f` with a connected store, inside the test's namespace.
+fn with_store<T: Send>(
+    ns: &TestNetns,
+    etcd: &Etcd,
+    f: impl AsyncFnOnce(&mut Store) -> T + Send,
+) -> T {
+    let url = etcd.url();
+    block_in(ns, move || async move {
+        let opts = StoreOptions::from_url(&url).unwrap();
+        let mut store = Store::connect(&opts).await.unwrap();
+        f(&mut store).await
+    })
 }
 
 fn net(name: &str, subnet: &str, slice_prefix: u8) -> NetworkSpec {
@@ -187,46 +193,31 @@ fn a_store_with_auth_takes_the_credentials_in_its_url_and_never_shows_them() {
     let etcd = Etcd::start(&ns, 23794);
     let client = etcd.client;
     // Auth on, with a root user, set up with the plain etcd client.
-    ns.netns()
-        .run_in(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let mut c = etcd_client::Client::connect([format!("http://{client}")], None)
-                    .await
-                    .unwrap();
-                c.user_add("root", "Sesame-42", None).await.unwrap();
-                c.user_grant_role("root", "root").await.unwrap();
-                c.auth_enable().await.unwrap();
-            })
-        })
-        .unwrap();
+    block_in(&ns, move || async move {
+        let mut c = etcd_client::Client::connect([format!("http://{client}")], None)
+            .await
+            .unwrap();
+        c.user_add("root", "Sesame-42", None).await.unwrap();
+        c.user_grant_role("root", "root").await.unwrap();
+        c.auth_enable().await.unwrap();
+    });
     let (good, bad) = (
         format!("etcd://root:Sesame-42@{client}"),
         format!("etcd://root:wrong-Secret@{client}"),
     );
     let outcome = |url: String| {
-        ns.netns()
-            .run_in(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let opts = StoreOptions::from_url(&url).unwrap();
-                    assert!(
-                        !format!("{opts:?}").contains("Secret")
-                            && !format!("{opts:?}").contains("Sesame")
-                    );
-                    let mut s = Store::connect(&opts).await.map_err(|e| e.to_string())?;
-                    let ov = net("auth", "10.77.0.0/16", 24);
-                    s.create_network(&ov).await.map_err(|e| e.to_string())?;
-                    Ok::<_, String>(())
-                })
-            })
-            .unwrap()
+        block_in(&ns, move || async move {
+            let opts = StoreOptions::from_url(&url).unwrap();
+            let shown = format!("{opts:?}");
+            assert!(
+                !shown.contains("Secret") && !shown.contains("Sesame"),
+                "{shown}"
+            );
+            let mut s = Store::connect(&opts).await.map_err(|e| e.to_string())?;
+            let ov = net("auth", "10.77.0.0/16", 24);
+            s.create_network(&ov).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(())
+        })
     };
     assert_eq!(outcome(good), Ok(()));
     let e = outcome(bad).unwrap_err();

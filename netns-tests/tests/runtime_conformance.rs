@@ -161,6 +161,38 @@ fn a_mount_namespace_is_joined_by_path() {
 
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn ipc_uts_and_cgroup_namespaces_are_joined_by_path() {
+    let holder = NsHolder::new(&["--ipc", "--uts", "--cgroup"], "ipc");
+    let pid_dir = holder.path.trim_end_matches("/ipc").to_owned();
+    let args = [
+        "sh",
+        "-c",
+        "for t in ipc uts cgroup; do readlink /proc/self/ns/$t; done",
+    ];
+    let c = TestContainer::new(&args, |cfg| {
+        for (typ, file) in [("ipc", "ipc"), ("uts", "uts"), ("cgroup", "cgroup")] {
+            join_namespace(cfg, typ, &format!("{pid_dir}/{file}"));
+        }
+    });
+    let want: Vec<String> = ["ipc", "uts", "cgroup"]
+        .iter()
+        .map(|t| {
+            let l = std::fs::read_link(format!("{pid_dir}/{t}")).unwrap();
+            l.to_string_lossy().into_owned()
+        })
+        .collect();
+    let mine = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    assert_ne!(
+        want[1],
+        mine.to_string_lossy(),
+        "the holder has no uts namespace of its own"
+    );
+    let got: Vec<String> = run_ok(&c).lines().map(str::to_owned).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn without_a_mount_namespace_the_root_is_a_chroot_and_delete_detaches_its_mounts() {
     let c = TestContainer::new(&["sh", "-c", "readlink /proc/self/ns/mnt; ls /"], |cfg| {
         let list = cfg["linux"]["namespaces"].as_array_mut().unwrap();

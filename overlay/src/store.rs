@@ -136,10 +136,18 @@ impl Store {
         format!("{}/{net}/hosts/", self.prefix)
     }
 
+    fn host_key(&self, net: &str, host: &str) -> String {
+        format!("{}{host}", self.hosts_prefix(net))
+    }
+
+    fn slices_prefix(&self, net: &str) -> String {
+        format!("{}/{net}/slices/", self.prefix)
+    }
+
     fn slice_key(&self, net: &str, slice: &ipnetwork::Ipv4Network) -> String {
         format!(
-            "{}/{net}/slices/{}-{}",
-            self.prefix,
+            "{}{}-{}",
+            self.slices_prefix(net),
             slice.ip(),
             slice.prefix()
         )
@@ -213,13 +221,13 @@ impl Store {
         vtep_mac: &str,
         lease: i64,
     ) -> Result<HostEntry, StoreError> {
-        let host_key = format!("{}{host}", self.hosts_prefix(&net.name));
-        let with_lease = || Some(PutOptions::new().with_lease(lease));
+        let host_key = self.host_key(&net.name, host);
         // Joined before (a restarted agent): same slice, new lease and addresses.
         let current = self.client.get(host_key.clone(), None).await?;
         if let Some(kv) = current.kvs().first() {
             if let Ok(old) = HostEntry::from_json(kv.value(), net) {
                 let entry = HostEntry {
+                    host: host.to_owned(),
                     underlay_ip,
                     vtep_mac: vtep_mac.to_owned(),
                     ..old
@@ -228,16 +236,13 @@ impl Store {
                 let slice_key = self.slice_key(&net.name, &entry.slice);
                 let txn = Txn::new()
                     .when([Compare::value(slice_key.clone(), CompareOp::Equal, host)])
-                    .and_then([
-                        TxnOp::put(host_key.clone(), to_json(&entry)?, with_lease()),
-                        TxnOp::put(slice_key, host, with_lease()),
-                    ]);
+                    .and_then(claim(&host_key, &entry, slice_key, lease)?);
                 if self.client.txn(txn).await?.succeeded() {
                     return Ok(entry);
                 }
             }
         }
-        let slice_prefix = format!("{}/{}/slices/", self.prefix, net.name);
+        let slice_prefix = self.slices_prefix(&net.name);
         loop {
             let taken = self
                 .client
@@ -268,10 +273,7 @@ impl Store {
                     Compare::create_revision(slice_key.clone(), CompareOp::Equal, 0),
                     Compare::create_revision(host_key.clone(), CompareOp::Equal, 0),
                 ])
-                .and_then([
-                    TxnOp::put(host_key.clone(), to_json(&entry)?, with_lease()),
-                    TxnOp::put(slice_key, host, with_lease()),
-                ]);
+                .and_then(claim(&host_key, &entry, slice_key, lease)?);
             if self.client.txn(txn).await?.succeeded() {
                 return Ok(entry);
             }
@@ -288,7 +290,7 @@ impl Store {
 
     /// Takes `host` out of `net` at once (its slice is free), without waiting for its lease.
     pub async fn leave(&mut self, net: &NetworkSpec, host: &str) -> Result<(), StoreError> {
-        let host_key = format!("{}{host}", self.hosts_prefix(&net.name));
+        let host_key = self.host_key(&net.name, host);
         let r = self.client.get(host_key.clone(), None).await?;
         let entry = r
             .kvs()
@@ -355,7 +357,7 @@ impl Store {
         host: &str,
         value: &[u8],
     ) -> Result<(), StoreError> {
-        let key = format!("{}{host}", self.hosts_prefix(net));
+        let key = self.host_key(net, host);
         self.client.put(key, value, None).await?;
         Ok(())
     }
@@ -418,6 +420,21 @@ fn checked_peer(prefix: &str, key: &str, value: &[u8], net: &NetworkSpec) -> Opt
             None
         }
     }
+}
+
+/// The writes that give `entry` its slice: the host's entry and the slice's claim (its host
+/// id), both under the host's lease.
+fn claim(
+    host_key: &str,
+    entry: &HostEntry,
+    slice_key: String,
+    lease: i64,
+) -> Result<[TxnOp; 2], StoreError> {
+    let with_lease = || Some(PutOptions::new().with_lease(lease));
+    Ok([
+        TxnOp::put(host_key, to_json(entry)?, with_lease()),
+        TxnOp::put(slice_key, entry.host.as_str(), with_lease()),
+    ])
 }
 
 fn to_json(entry: &HostEntry) -> Result<Vec<u8>, StoreError> {

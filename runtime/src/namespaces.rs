@@ -101,18 +101,6 @@ pub struct NamespacePlan {
     pub joins: Vec<(LinuxNamespaceType, PathBuf)>,
 }
 
-/// Whether `spec` neither creates nor joins a mount namespace (its init shares the caller's).
-pub fn shares_mount_ns(spec: &oci_spec::runtime::Spec) -> bool {
-    let list = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_deref());
-    !list
-        .unwrap_or_default()
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Mount)
-}
-
 impl NamespacePlan {
     /// Plan from `linux.namespaces`.
     pub fn from_config(list: &[LinuxNamespace]) -> Self {
@@ -142,6 +130,12 @@ impl NamespacePlan {
             || (t == LinuxNamespaceType::Cgroup && self.new_cgroupns)
             || (t == LinuxNamespaceType::Time && self.new_timens)
             || self.joins.iter().any(|(j, _)| *j == t)
+    }
+
+    /// Whether the plan neither creates nor joins a mount namespace: the init shares the
+    /// caller's.
+    pub fn shares_mount_ns(&self) -> bool {
+        !self.has(LinuxNamespaceType::Mount)
     }
 
     /// Whether joins must happen before the init is forked (pid and user namespaces).

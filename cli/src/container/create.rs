@@ -265,11 +265,12 @@ pub fn create_container(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Containe
     create(&eng, &req)
 }
 
-/// `--label KEY=VALUE`.
-fn parse_label(s: &str) -> Result<(String, String), String> {
+/// `--label KEY=VALUE` (here and for `volume create`; `KEY` alone is an empty value, as
+/// docker).
+pub(crate) fn parse_label(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').unwrap_or((s, ""));
     match k.is_empty() {
-        true => Err(format!("invalid label {s:?}: the key is empty")),
+        true => Err(format!("invalid {s:?}: the key is empty")),
         false => Ok((k.to_owned(), v.to_owned())),
     }
 }

@@ -36,11 +36,7 @@ pub fn edit_hosts(
     let mut own: Vec<IpAddr> = Vec::new();
     let mut out = String::new();
     for line in content.lines() {
-        let own_addr = line
-            .split_once('\t')
-            .filter(|(_, rest)| rest.trim() == names)
-            .and_then(|(a, _)| a.parse::<IpAddr>().ok());
-        match own_addr {
+        match own_addr(line, &names) {
             Some(a) => own.push(a),
             None => {
                 out.push_str(line);
@@ -84,17 +80,23 @@ pub fn renamed_hosts(content: &str, hostname: &str, old: &str, new: &str) -> Str
     let (was, now) = (format!("{hostname} {old}"), format!("{hostname} {new}"));
     let mut out = String::new();
     for line in content.lines() {
-        match line.split_once('\t') {
-            Some((addr, rest)) if rest.trim() == was && addr.parse::<IpAddr>().is_ok() => {
-                out.push_str(&format!("{addr}\t{now}\n"));
-            }
-            _ => {
+        match own_addr(line, &was) {
+            Some(addr) => out.push_str(&format!("{addr}\t{now}\n")),
+            None => {
                 out.push_str(line);
                 out.push('\n');
             }
         }
     }
     out
+}
+
+/// The address of a container's own line (`ADDR\tHOSTNAME NAME`, `names` being the part
+/// after the tab), or `None` for any other line.
+fn own_addr(line: &str, names: &str) -> Option<IpAddr> {
+    line.split_once('\t')
+        .filter(|(_, rest)| rest.trim() == names)
+        .and_then(|(a, _)| a.parse().ok())
 }
 
 /// Rewrites `dir/hosts` (in place, as [`update_hosts`]) with [`renamed_hosts`]. A container

@@ -104,11 +104,7 @@ pub fn check_command(spec: &Spec, pid: i32) -> anyhow::Result<()> {
     )?;
     match lookup.finds(root.as_fd(), cmd) {
         Ok(false) => {
-            let not_found = if cmd.contains('/') {
-                FinalizeError::NoSuchPath(cmd.clone())
-            } else {
-                FinalizeError::NotFound(cmd.clone())
-            };
+            let not_found = FinalizeError::missing(cmd.clone());
             Err(ProcessError::Child(not_found.to_string()).into())
         }
         Ok(true) | Err(_) => Ok(()),

@@ -70,12 +70,11 @@ impl<'a> Plan<'a> {
 
 /// Whether `path` is a mount point in this mount namespace.
 pub fn is_mounted(path: &Path) -> Result<bool, VolumeError> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(VolumeError::io("read", "/proc/self/mountinfo"))?;
-    let want = path.to_string_lossy().replace(' ', "\\040");
-    Ok(info
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str())))
+    let points = berth_runtime::mounts::mountinfo::mount_points().map_err(VolumeError::io(
+        "read",
+        berth_runtime::mounts::mountinfo::PATH,
+    ))?;
+    Ok(points.iter().any(|p| p == path))
 }
 
 /// Mounts the volume's device on `data` unless it is mounted already.

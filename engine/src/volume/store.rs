@@ -174,16 +174,17 @@ impl VolumeStore {
             return Err(VolumeError::InUse(name.to_owned()));
         }
         // What a device holds is not the volume's to delete: unmounted first, and a volume
-        // whose device stays mounted stays too.
+        // whose device stays mounted (stacked mounts) stays too. A plain volume's directory
+        // is never mounted by berth, so its removal reads no mount table.
         if !v.options.is_empty() {
             let _held = self.mount_lock(name)?;
             super::options::unmount(name, &v.mountpoint)?;
-        }
-        if super::options::is_mounted(&v.mountpoint)? {
-            return Err(VolumeError::Unmount {
-                name: name.to_owned(),
-                source: io::Error::from_raw_os_error(libc::EBUSY),
-            });
+            if super::options::is_mounted(&v.mountpoint)? {
+                return Err(VolumeError::Unmount {
+                    name: name.to_owned(),
+                    source: io::Error::from_raw_os_error(libc::EBUSY),
+                });
+            }
         }
         let d = self.dir.join(name);
         fs::remove_dir_all(&d).map_err(VolumeError::io("remove volume", d))?;

@@ -42,6 +42,15 @@ impl PtyCli {
             ws_ypixel: 0,
         };
         let pty = openpty(Some(&size), None).unwrap();
+        // openpty(3) makes inheritable fds: a command another test thread spawns would keep
+        // this pty open. Only this command gets it, as its stdio.
+        for fd in [pty.master.as_fd(), pty.slave.as_fd()] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .unwrap();
+        }
         cmd.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
             .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
             .stderr(Stdio::from(pty.slave.try_clone().unwrap()));

@@ -145,8 +145,7 @@ impl Runtime {
             id: &id,
             cgroup: None,
             pid: None,
-            shared_rootfs: (!prep.ns.has(LinuxNamespaceType::Mount))
-                .then(|| prep.bundle.rootfs.clone()),
+            shared_rootfs: (prep.ns.shares_mount_ns()).then(|| prep.bundle.rootfs.clone()),
             armed: true,
         };
         let fifo = dir.join("exec.fifo");

@@ -11,6 +11,7 @@ use nix::unistd::Pid;
 use super::kill::signal_cgroup;
 use super::{ContainerError, Runtime, oci_state, state_json};
 use crate::config::ContainerId;
+use crate::namespaces::NamespacePlan;
 use crate::state::{StateError, Status, process_start_time};
 
 impl Runtime {
@@ -41,7 +42,13 @@ impl Runtime {
             }
         }
         self.wait_gone(&c.id, c.record.pid, c.record.pid_start);
-        if crate::namespaces::shares_mount_ns(&c.record.spec) {
+        let list = c
+            .record
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_deref());
+        if NamespacePlan::from_config(list.unwrap_or_default()).shares_mount_ns() {
             // Without a mount namespace of its own, its mounts are in ours, under its rootfs.
             crate::mounts::rootfs::detach_under(&c.record.rootfs)?;
         }

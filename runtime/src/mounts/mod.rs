@@ -3,6 +3,7 @@
 //! [`devices`]) building the container's root filesystem inside its mount namespace.
 
 pub mod devices;
+pub mod mountinfo;
 pub mod rootfs;
 
 use std::path::{Component, Path, PathBuf};

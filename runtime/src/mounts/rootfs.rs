@@ -311,12 +311,9 @@ fn mask_path(path: &Path) -> Result<(), MountError> {
 /// mount, is the caller's (an overlay berth or containerd made) and stays. Reads
 /// `/proc/self/mountinfo`.
 pub fn detach_under(rootfs: &Path) -> Result<usize, MountError> {
-    let info = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(io("read", Path::new("/proc/self/mountinfo")))?;
-    let mut points: Vec<PathBuf> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+    let mut points: Vec<PathBuf> = super::mountinfo::mount_points()
+        .map_err(io("read", Path::new(super::mountinfo::PATH)))?
+        .into_iter()
         .filter(|p| p.starts_with(rootfs) && p != rootfs)
         .collect();
     // Deepest first; a point listed twice has two mounts stacked on it, each detached.
@@ -329,41 +326,4 @@ pub fn detach_under(rootfs: &Path) -> Result<usize, MountError> {
         }
     }
     Ok(n)
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal `\NNN`.
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b.get(i + 1..i + 4).and_then(|d| {
-            let d = std::str::from_utf8(d).ok()?;
-            u8::from_str_radix(d, 8).ok()
-        });
-        match (b[i], oct) {
-            (b'\\', Some(c)) => {
-                out.push(c);
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape_mountinfo("/a\\040b/c\\011d"), "/a b/c\td");
-        assert_eq!(unescape_mountinfo("/back\\134slash"), "/back\\slash");
-        // A backslash not followed by three octal digits is kept as it is.
-        assert_eq!(unescape_mountinfo("/x\\9y\\"), "/x\\9y\\");
-    }
 }

@@ -55,6 +55,18 @@ pub enum FinalizeError {
     NotExecutable(String),
 }
 
+impl FinalizeError {
+    /// A command that is not there: [`Self::NoSuchPath`] for a path (it has a slash), else
+    /// [`Self::NotFound`] (looked up in `PATH`).
+    pub fn missing(cmd: String) -> Self {
+        if cmd.contains('/') {
+            Self::NoSuchPath(cmd)
+        } else {
+            Self::NotFound(cmd)
+        }
+    }
+}
+
 fn sys(op: impl Into<String>) -> impl FnOnce(nix::Error) -> FinalizeError {
     let op = op.into();
     move |source| FinalizeError::Sys { op, source }
@@ -230,8 +242,7 @@ impl ProcessPlan {
             None if arg0.contains('/') && self.cwd.join(&arg0).exists() => {
                 Err(FinalizeError::NotExecutable(arg0))
             }
-            None if arg0.contains('/') => Err(FinalizeError::NoSuchPath(arg0)),
-            None => Err(FinalizeError::NotFound(arg0)),
+            None => Err(FinalizeError::missing(arg0)),
         }
     }
 }

@@ -101,7 +101,7 @@ fn setup(cfg: &InitConfig<'_>, sock: &SyncSocket) -> Result<CString, String> {
         bundle: cfg.bundle,
         cgroup_dirs: cfg.cgroup_dirs,
         in_userns: new_userns,
-        shared_mount_ns: !cfg.ns.has(LinuxNamespaceType::Mount),
+        shared_mount_ns: cfg.ns.shares_mount_ns(),
     };
     rootfs::prepare(cfg.spec, &ctx).map_err(|e| e.to_string())?;
     if cfg.has_create_hooks {
