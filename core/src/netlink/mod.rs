@@ -1,5 +1,5 @@
-//! Kernel links, addresses, routes, bridge ports and per-netns sysctls, behind the [`Netlink`]
-//! seam.
+//! Kernel links, addresses, routes, bridge ports, VXLAN devices with their forwarding and
+//! neighbour entries, and per-netns sysctls, behind the [`Netlink`] seam.
 //!
 //! [`LinuxNetlink`] is the real implementation (one synchronous `NETLINK_ROUTE` socket bound to
 //! one network namespace); `FakeNetlink` (with the `testing` feature or in tests) is an
@@ -11,6 +11,7 @@ mod error;
 mod fake;
 mod linux;
 mod mac;
+mod vxlan;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ pub use self::error::NetlinkError;
 pub use self::fake::{FakeLink, FakeNetlink, NetlinkCall};
 pub use self::linux::LinuxNetlink;
 pub use self::mac::{MacAddr, MacAddrParseError};
+pub use self::vxlan::{FdbEntry, Neighbour, VxlanInfo, VxlanSpec};
 
 /// The kind of a link (`ip -d link show` prints it as the first word of the link-info line).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -113,8 +115,8 @@ pub enum RouteScope {
     Host,
 }
 
-/// A route (`ip route add DST [via GW] [dev OIF] [scope S] [table T] [metric P] [mtu M]
-/// [advmss A]`).
+/// A route (`ip route add DST [via GW] [dev OIF] [onlink] [scope S] [table T] [metric P]
+/// [mtu M] [advmss A]`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Route {
     /// The destination; `0.0.0.0/0` or `::/0` for a default route.
@@ -133,6 +135,9 @@ pub struct Route {
     pub mtu: Option<u32>,
     /// The advertised MSS (`advmss`).
     pub advmss: Option<u32>,
+    /// The gateway is taken to be on the link even with no route to it (`onlink`,
+    /// `RTNH_F_ONLINK`), as for the per-peer routes of a VXLAN overlay.
+    pub onlink: bool,
 }
 
 impl Route {
@@ -147,6 +152,7 @@ impl Route {
             priority: None,
             mtu: None,
             advmss: None,
+            onlink: false,
         }
     }
 
@@ -168,6 +174,9 @@ impl fmt::Display for Route {
         }
         if let Some(oif) = self.oif {
             write!(f, " dev #{oif}")?;
+        }
+        if self.onlink {
+            f.write_str(" onlink")?;
         }
         if let Some(table) = self.table {
             write!(f, " table {table}")?;
@@ -304,6 +313,31 @@ pub trait Netlink {
     fn add_route(&self, route: &Route) -> Result<(), NetlinkError>;
     /// `ip route del …`, matching on dst, table, and gw/oif/priority when set.
     fn del_route(&self, route: &Route) -> Result<(), NetlinkError>;
+    /// Creates a VXLAN device as `spec` says, with source-MAC learning off and the kernel's
+    /// defaults otherwise (no l2miss/l3miss, UDP checksums as the kernel chooses); left down.
+    /// Exclusive: an existing name (or another device with the same VNI and port) is an error
+    /// the caller can test with [`NetlinkError::is_exists`]. Returns the new link.
+    fn create_vxlan(&self, spec: &VxlanSpec<'_>) -> Result<LinkInfo, NetlinkError>;
+    /// The VXLAN settings of link `index` (`ip -d link show`); `Ok(None)` when the link is not
+    /// a VXLAN device or does not exist.
+    fn vxlan_info(&self, index: u32) -> Result<Option<VxlanInfo>, NetlinkError>;
+    /// `bridge fdb show dev X`: the permanent forwarding entries of link `index` that have a
+    /// destination (entries without one, like the device's own address, are left out).
+    fn fdb_entries(&self, index: u32) -> Result<Vec<FdbEntry>, NetlinkError>;
+    /// `bridge fdb replace MAC dev X dst IP self permanent`: creates the entry or points the
+    /// existing one for that MAC at `entry.dst`. Idempotent.
+    fn fdb_replace(&self, index: u32, entry: &FdbEntry) -> Result<(), NetlinkError>;
+    /// `bridge fdb del MAC dev X dst IP self`; `Ok(false)` when the device has no entry for
+    /// that MAC with that destination (the kernel itself would remove nothing and still
+    /// succeed when the MAC is there with another destination).
+    fn fdb_del(&self, index: u32, entry: &FdbEntry) -> Result<bool, NetlinkError>;
+    /// `ip neigh show dev X nud permanent`: the permanent IPv4 and IPv6 neighbour entries of
+    /// link `index` that have a link-layer address.
+    fn neighbours(&self, index: u32) -> Result<Vec<Neighbour>, NetlinkError>;
+    /// `ip neigh replace IP lladdr MAC dev X nud permanent`. Idempotent.
+    fn neigh_replace(&self, index: u32, n: &Neighbour) -> Result<(), NetlinkError>;
+    /// `ip neigh del IP dev X`; `Ok(false)` when there was no such entry.
+    fn neigh_del(&self, index: u32, ip: IpAddr) -> Result<bool, NetlinkError>;
     /// Writes `/proc/sys/<key>` (key like `net/ipv4/ip_forward`) in this handle's namespace.
     fn set_sysctl(&self, key: &str, value: &str) -> Result<(), NetlinkError>;
     /// Reads `/proc/sys/<key>` in this handle's namespace, without the trailing newline.

@@ -11,13 +11,20 @@
 //! [`crate::netns::Netns`] or any open file can stand for a namespace). `create_veth` then puts
 //! the peer, with its final name, into that fake; deleting either end deletes both.
 //! Clones share state, so a test can keep a handle while the code under test owns another.
+//!
+//! VXLAN devices keep their [`VxlanInfo`], FDB and neighbour entries on their [`FakeLink`];
+//! deleting the underlay deletes the VXLAN devices on it, as the kernel does.
 
 mod ops;
 mod state;
 #[cfg(test)]
 mod tests;
+mod vxlan;
+#[cfg(test)]
+mod vxlan_tests;
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -25,7 +32,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use ipnetwork::IpNetwork;
 
 use self::state::{State, err};
-use crate::netlink::{IpFamily, LinkInfo, LinkKind, MacAddr, NetlinkError, Route};
+use crate::netlink::{
+    FdbEntry, IpFamily, LinkInfo, LinkKind, MacAddr, Neighbour, NetlinkError, Route, VxlanInfo,
+};
 
 /// One recorded call on a [`FakeNetlink`], with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +111,34 @@ pub enum NetlinkCall {
         value: String,
     },
     GetSysctl(String),
+    CreateVxlan {
+        name: String,
+        vni: u32,
+        local: Ipv4Addr,
+        port: u16,
+        underlay: Option<u32>,
+        mtu: Option<u32>,
+        mac: Option<MacAddr>,
+    },
+    VxlanInfo(u32),
+    FdbEntries(u32),
+    FdbReplace {
+        index: u32,
+        entry: FdbEntry,
+    },
+    FdbDel {
+        index: u32,
+        entry: FdbEntry,
+    },
+    Neighbours(u32),
+    NeighReplace {
+        index: u32,
+        neighbour: Neighbour,
+    },
+    NeighDel {
+        index: u32,
+        ip: IpAddr,
+    },
 }
 
 /// A link in the fake, with the bridge-port and VLAN state that [`LinkInfo`] does not carry.
@@ -117,6 +154,12 @@ pub struct FakeLink {
     pub vlan_filtering: bool,
     /// VLANs by id, with their (pvid, untagged) flags.
     pub vlans: BTreeMap<u16, (bool, bool)>,
+    /// For VXLAN devices: what `vxlan_info` reports.
+    pub vxlan: Option<VxlanInfo>,
+    /// The permanent FDB entries (`bridge fdb … self permanent`), in insertion order.
+    pub fdb: Vec<FdbEntry>,
+    /// The permanent neighbour entries, in insertion order.
+    pub neighbours: Vec<Neighbour>,
 }
 
 impl FakeLink {
@@ -127,6 +170,9 @@ impl FakeLink {
             isolated: false,
             vlan_filtering: false,
             vlans: BTreeMap::new(),
+            vxlan: None,
+            fdb: Vec::new(),
+            neighbours: Vec::new(),
         }
     }
 }
@@ -260,6 +306,18 @@ impl FakeNetlink {
             .map(|(_, weak)| weak)
             .or(peers.default.as_ref())
             .and_then(Weak::upgrade)
+    }
+
+    /// Records `call` (an injected failure names it `what <link>`), then runs `f` on the state.
+    fn on_state<T>(
+        &self,
+        call: NetlinkCall,
+        what: &str,
+        index: u32,
+        f: impl FnOnce(&mut State) -> Result<T, NetlinkError>,
+    ) -> Result<T, NetlinkError> {
+        self.record(call, || format!("{what} {}", self.state().describe(index)))?;
+        f(&mut self.state())
     }
 
     fn link_change(

@@ -1,6 +1,6 @@
 //! The [`Netlink`] implementation of [`FakeNetlink`].
 
-use crate::netlink::VethSpec;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
@@ -8,7 +8,8 @@ use ipnetwork::IpNetwork;
 use super::state::{State, err};
 use super::{FakeNetlink, NetlinkCall, lock};
 use crate::netlink::{
-    Address, IpFamily, LinkInfo, LinkKind, MacAddr, Netlink, NetlinkError, Route,
+    Address, FdbEntry, IpFamily, LinkInfo, LinkKind, MacAddr, Neighbour, Netlink, NetlinkError,
+    Route, VethSpec, VxlanInfo, VxlanSpec,
 };
 
 /// Runs `f` on the link, which the caller has checked exists.
@@ -362,6 +363,84 @@ impl Netlink for FakeNetlink {
         let op = || format!("delete route {route}");
         self.record(NetlinkCall::DelRoute(route.clone()), op)?;
         self.state().del_route(route)
+    }
+
+    fn create_vxlan(&self, spec: &VxlanSpec<'_>) -> Result<LinkInfo, NetlinkError> {
+        let call = NetlinkCall::CreateVxlan {
+            name: spec.name.into(),
+            vni: spec.vni,
+            local: spec.local,
+            port: spec.port,
+            underlay: spec.underlay,
+            mtu: spec.mtu,
+            mac: spec.mac,
+        };
+        self.record(call, || format!("create vxlan {}", spec.name))?;
+        self.state().create_vxlan(spec)
+    }
+
+    fn vxlan_info(&self, index: u32) -> Result<Option<VxlanInfo>, NetlinkError> {
+        let call = NetlinkCall::VxlanInfo(index);
+        self.on_state(call, "get vxlan info of", index, |st| {
+            Ok(st.links.get(&index).and_then(|l| l.vxlan.clone()))
+        })
+    }
+
+    fn fdb_entries(&self, index: u32) -> Result<Vec<FdbEntry>, NetlinkError> {
+        // Like a dump filtered on a missing ifindex: nothing.
+        let call = NetlinkCall::FdbEntries(index);
+        self.on_state(call, "list fdb of", index, |st| {
+            Ok(st
+                .links
+                .get(&index)
+                .map(|l| l.fdb.clone())
+                .unwrap_or_default())
+        })
+    }
+
+    fn fdb_replace(&self, index: u32, entry: &FdbEntry) -> Result<(), NetlinkError> {
+        let call = NetlinkCall::FdbReplace {
+            index,
+            entry: *entry,
+        };
+        self.on_state(call, "replace fdb entry on", index, |st| {
+            st.fdb_replace(index, entry)
+        })
+    }
+
+    fn fdb_del(&self, index: u32, entry: &FdbEntry) -> Result<bool, NetlinkError> {
+        let call = NetlinkCall::FdbDel {
+            index,
+            entry: *entry,
+        };
+        self.on_state(call, "delete fdb entry from", index, |st| {
+            st.fdb_del(index, entry)
+        })
+    }
+
+    fn neighbours(&self, index: u32) -> Result<Vec<Neighbour>, NetlinkError> {
+        let call = NetlinkCall::Neighbours(index);
+        self.on_state(call, "list neighbours of", index, |st| {
+            let link = st.links.get(&index);
+            Ok(link.map(|l| l.neighbours.clone()).unwrap_or_default())
+        })
+    }
+
+    fn neigh_replace(&self, index: u32, n: &Neighbour) -> Result<(), NetlinkError> {
+        let call = NetlinkCall::NeighReplace {
+            index,
+            neighbour: *n,
+        };
+        self.on_state(call, "replace neighbour on", index, |st| {
+            st.neigh_replace(index, n)
+        })
+    }
+
+    fn neigh_del(&self, index: u32, ip: IpAddr) -> Result<bool, NetlinkError> {
+        let call = NetlinkCall::NeighDel { index, ip };
+        self.on_state(call, "delete neighbour from", index, |st| {
+            st.neigh_del(index, ip)
+        })
     }
 
     fn set_sysctl(&self, key: &str, value: &str) -> Result<(), NetlinkError> {

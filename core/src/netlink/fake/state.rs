@@ -92,9 +92,13 @@ impl State {
         index
     }
 
-    /// Removes a link and everything that hangs off it; returns it.
+    /// Removes a link and everything that hangs off it (VXLAN devices on it included); returns
+    /// it.
     pub(super) fn remove_link(&mut self, index: u32) -> Option<FakeLink> {
         let link = self.links.remove(&index)?;
+        for vxlan in self.vxlans_on(index) {
+            self.remove_link(vxlan);
+        }
         self.addresses.retain(|a| a.index != index);
         self.routes.retain(|r| r.oif != Some(index));
         for port in self.links.values_mut() {
@@ -156,9 +160,9 @@ impl State {
         Ok(())
     }
 
-    /// Adds a route the way the kernel checks it: the device exists, the gateway is on-link,
-    /// no route with the same destination, table and metric exists. Fills in the oif from the
-    /// gateway's route.
+    /// Adds a route the way the kernel checks it: the device exists, the gateway is on-link
+    /// (or the route says `onlink`, which needs its device, up), no route with the same
+    /// destination, table and metric exists. Fills in the oif from the gateway's route.
     pub(super) fn add_route(&mut self, route: &Route) -> Result<(), NetlinkError> {
         let op = format!("add route {route}");
         if let Some(oif) = route.oif {
@@ -167,7 +171,14 @@ impl State {
             }
         }
         let mut route = route.clone();
-        if let Some(gw) = route.gw {
+        if route.onlink && route.gw.is_some() {
+            let dev = route.oif.and_then(|oif| self.links.get(&oif));
+            match dev {
+                None => return Err(err(op, libc::ENODEV)),
+                Some(link) if !link.info.admin_up => return Err(err(op, libc::ENETDOWN)),
+                Some(_) => {}
+            }
+        } else if let Some(gw) = route.gw {
             match self.on_link_oif(gw, route.oif, route.table) {
                 Some(oif) => route.oif = Some(oif),
                 None => return Err(err(op, libc::ENETUNREACH)),

@@ -3,24 +3,28 @@
 //! The socket is opened inside the target namespace (on a short-lived thread for another
 //! namespace, or by the calling thread stepping in and back with [`LinuxNetlink::open_in_here`])
 //! and stays bound to it, so the handle can be used from any thread. rtnetlink types
-//! stay inside this module: `link`, `addr` and `route` build and decode messages, `socket` does
-//! the request/ACK/dump exchange.
+//! stay inside this module: `link`, `vxlan`, `addr`, `route` and `neigh` build and decode
+//! messages, `socket` does the request/ACK/dump exchange.
 
 mod addr;
 mod detach;
 mod link;
+mod neigh;
 mod route;
 mod socket;
+mod vxlan;
 
+use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::Mutex;
 
 use ipnetwork::IpNetwork;
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 
 use self::socket::{Transport, TxError};
 use crate::netlink::{
-    Address, IpFamily, LinkInfo, LinkKind, MacAddr, Netlink, NetlinkError, Route, VethSpec,
+    Address, FdbEntry, IpFamily, LinkInfo, LinkKind, MacAddr, Neighbour, Netlink, NetlinkError,
+    Route, VethSpec, VxlanInfo, VxlanSpec,
 };
 use crate::netns::{self, Netns};
 use crate::sysctl;
@@ -341,6 +345,100 @@ impl Netlink for LinuxNetlink {
             .map_err(|e| self.route_error(e, "delete", route))
     }
 
+    fn create_vxlan(&self, spec: &VxlanSpec<'_>) -> Result<LinkInfo, NetlinkError> {
+        let name = spec.name;
+        tracing::debug!(name, vni = spec.vni, "netlink: create vxlan");
+        self.tx
+            .request(vxlan::new_vxlan(spec), NLM_F_CREATE | NLM_F_EXCL)
+            .map_err(|e| e.with_op(format!("create vxlan {name}")))?;
+        // Deleted again between create and get: report it as the kernel would.
+        let gone = || NetlinkError::kernel(format!("get vxlan {name}"), libc::ENODEV);
+        self.link_by_name(name)?.ok_or_else(gone)
+    }
+
+    fn vxlan_info(&self, index: u32) -> Result<Option<VxlanInfo>, NetlinkError> {
+        match self.tx.request(link::get_by_index(index), 0) {
+            Ok(replies) => Ok(vxlan::vxlan_info_of(replies)),
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e.with_op(format!("get link #{index}"))),
+        }
+    }
+
+    fn fdb_entries(&self, index: u32) -> Result<Vec<FdbEntry>, NetlinkError> {
+        self.fdb_dump(index, false)
+    }
+
+    fn fdb_replace(&self, index: u32, entry: &FdbEntry) -> Result<(), NetlinkError> {
+        let (mac, dst) = (entry.mac, entry.dst);
+        tracing::debug!(index, %mac, %dst, "netlink: replace fdb entry");
+        let msg = neigh::fdb_change(true, index, entry);
+        self.tx
+            .request(msg, NLM_F_CREATE | NLM_F_REPLACE)
+            .map(drop)
+            .map_err(|e| {
+                e.with_op(format!(
+                    "replace fdb {mac} dst {dst} on {}",
+                    self.describe(index)
+                ))
+            })
+    }
+
+    fn fdb_del(&self, index: u32, entry: &FdbEntry) -> Result<bool, NetlinkError> {
+        // The kernel answers ENOENT only for a MAC it does not know: a delete naming another
+        // destination of a known MAC succeeds and removes nothing. So look first.
+        let (mac, dst) = (entry.mac, entry.dst);
+        if !self.fdb_dump(index, true)?.contains(entry) {
+            // A dump of a missing link is just empty; the delete would have said ENODEV.
+            if self.link_by_index(index)?.is_none() {
+                let op = format!("delete fdb {mac} dst {dst} from #{index}");
+                return Err(NetlinkError::kernel(op, libc::ENODEV));
+            }
+            return Ok(false);
+        }
+        tracing::debug!(index, %mac, %dst, "netlink: delete fdb entry");
+        match self.tx.request(neigh::fdb_change(false, index, entry), 0) {
+            Ok(_) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.with_op(format!(
+                "delete fdb {mac} dst {dst} from {}",
+                self.describe(index)
+            ))),
+        }
+    }
+
+    fn neighbours(&self, index: u32) -> Result<Vec<Neighbour>, NetlinkError> {
+        self.tx
+            .dump(neigh::neigh_dump(index))
+            .map(|replies| neigh::neighbours_of(replies, index))
+            .map_err(|e| e.with_op(format!("list neighbours of {}", self.describe(index))))
+    }
+
+    fn neigh_replace(&self, index: u32, n: &Neighbour) -> Result<(), NetlinkError> {
+        let (ip, mac) = (n.ip, n.mac);
+        tracing::debug!(index, %ip, %mac, "netlink: replace neighbour");
+        self.tx
+            .request(neigh::neigh_replace(index, n), NLM_F_CREATE | NLM_F_REPLACE)
+            .map(drop)
+            .map_err(|e| {
+                e.with_op(format!(
+                    "replace neighbour {ip} lladdr {mac} on {}",
+                    self.describe(index)
+                ))
+            })
+    }
+
+    fn neigh_del(&self, index: u32, ip: IpAddr) -> Result<bool, NetlinkError> {
+        tracing::debug!(index, %ip, "netlink: delete neighbour");
+        match self.tx.request(neigh::neigh_del(index, ip), 0) {
+            Ok(_) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.with_op(format!(
+                "delete neighbour {ip} from {}",
+                self.describe(index)
+            ))),
+        }
+    }
+
     fn set_sysctl(&self, key: &str, value: &str) -> Result<(), NetlinkError> {
         tracing::debug!(key, value, "sysctl: write");
         Ok(self.in_netns(|| sysctl::write(key, value))??)
@@ -352,6 +450,15 @@ impl Netlink for LinuxNetlink {
 }
 
 impl LinuxNetlink {
+    /// The FDB entries of link `index` with a destination: permanent ones, or all with
+    /// `any_state`.
+    fn fdb_dump(&self, index: u32, any_state: bool) -> Result<Vec<FdbEntry>, NetlinkError> {
+        self.tx
+            .dump(neigh::fdb_dump(index))
+            .map(|replies| neigh::fdb_entries_of(replies, index, any_state))
+            .map_err(|e| e.with_op(format!("list fdb of {}", self.describe(index))))
+    }
+
     fn route_error(&self, e: TxError, verb: &str, route: &Route) -> NetlinkError {
         let mut op = format!("{verb} route {route}");
         if let Some(oif) = route.oif {

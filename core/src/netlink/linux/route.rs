@@ -61,6 +61,7 @@ fn parse(msg: RouteMessage) -> Option<Route> {
     let dst_prefix = header.destination_prefix_length;
     let mut table = u32::from(header.table);
     let mut route = Route::new(IpNetwork::new(dst, dst_prefix).ok()?);
+    route.onlink = header.flags.contains(RouteFlags::Onlink);
     route.scope = match header.scope {
         NlScope::Link => RouteScope::Link,
         NlScope::Host => RouteScope::Host,
@@ -94,7 +95,8 @@ fn parse(msg: RouteMessage) -> Option<Route> {
 }
 
 /// RTM_NEWROUTE (`add`) or RTM_DELROUTE for `route`, the way iproute2 builds them: adds are
-/// protocol boot, unicast, with the route's scope; deletes match any scope and type.
+/// protocol boot, unicast, with the route's scope and `RTNH_F_ONLINK` for `onlink`; deletes
+/// match any scope and type.
 pub(super) fn change(add: bool, route: &Route) -> RouteNetlinkMessage {
     let mut msg = RouteMessage::default();
     let header = &mut msg.header;
@@ -110,6 +112,9 @@ pub(super) fn change(add: bool, route: &Route) -> RouteNetlinkMessage {
             RouteScope::Link => NlScope::Link,
             RouteScope::Host => NlScope::Host,
         };
+        if route.onlink {
+            header.flags |= RouteFlags::Onlink;
+        }
     } else {
         header.scope = NlScope::NoWhere;
     }
