@@ -9,6 +9,7 @@ pub mod human;
 pub mod image;
 pub mod net;
 pub mod netns;
+pub mod node;
 pub mod report;
 pub mod storage_opts;
 pub mod system;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Manage named network namespaces
     #[command(subcommand)]
     Netns(netns::NetnsCommand),
+    /// This host in a cluster sharing overlay networks (node agent)
+    #[command(subcommand)]
+    Node(node::NodeCommand),
     /// Import a rootfs tarball (plain, gzip or zstd) as a one-layer image
     Import(image::import::Args),
     /// Load images from a docker-save or OCI archive
@@ -184,6 +188,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Net(cmd) => net::run(cmd, &ctx),
         Command::Netns(cmd) => netns::run(cmd, &ctx),
+        Command::Node(cmd) => node::run(cmd, &ctx),
         Command::Import(a) => image::import::run(a, &ctx),
         Command::Load(a) => image::load::run(a, &ctx),
         Command::Save(a) => image::save::run(a, &ctx),

@@ -1,9 +1,11 @@
 //! A throwaway etcd member (Debian's etcd-server) for root tests: started inside a test's
-//! network namespace on its loopback, with a temp data dir, and killed on drop.
+//! network namespace (on its loopback, or on an address of that namespace), with a temp data
+//! dir, stopped and started again on the same data when a test says so, and killed on drop.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed setup step should panic loudly
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,8 +13,9 @@ use crate::TestNetns;
 
 /// A running etcd.
 pub struct Etcd {
-    child: Child,
+    child: Option<Child>,
     dir: tempfile::TempDir,
+    netns: PathBuf,
     /// Its client address (inside the namespace).
     pub client: SocketAddr,
 }
@@ -21,16 +24,47 @@ impl Etcd {
     /// Starts etcd in `ns` on 127.0.0.1:`port` (peers on `port + 1`) and waits (up to 10 s)
     /// until it accepts connections.
     pub fn start(ns: &TestNetns, port: u16) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let client: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let peer = format!("http://127.0.0.1:{}", port + 1);
-        let log = std::fs::File::create(dir.path().join("etcd.log")).unwrap();
+        Self::start_at(ns, IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+    }
+
+    /// Starts etcd in `ns` on `ip:port` (an address of `ns`), as [`Self::start`].
+    pub fn start_at(ns: &TestNetns, ip: IpAddr, port: u16) -> Self {
+        let mut e = Self {
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+            netns: ns.path().to_owned(),
+            client: SocketAddr::new(ip, port),
+        };
+        e.resume(ns);
+        e
+    }
+
+    /// Kills the member (its data stays).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the member again on its data, after [`Self::stop`], and waits until it
+    /// accepts connections.
+    pub fn resume(&mut self, ns: &TestNetns) {
+        assert_eq!(ns.path(), self.netns, "etcd resumes in its own namespace");
+        let dir = self.dir.path();
+        let client = self.client;
+        let peer = format!("http://{}:{}", client.ip(), client.port() + 1);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("etcd.log"))
+            .unwrap();
         let child = Command::new("nsenter")
-            .arg(format!("--net={}", ns.path().display()))
+            .arg(format!("--net={}", self.netns.display()))
             .arg("--")
             .arg("etcd")
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .args(["--listen-client-urls", &format!("http://{client}")])
             .args(["--advertise-client-urls", &format!("http://{client}")])
             .args(["--listen-peer-urls", &peer])
@@ -41,18 +75,18 @@ impl Etcd {
             .stderr(log)
             .spawn()
             .unwrap();
-        let e = Self { child, dir, client };
+        self.child = Some(child);
         for _ in 0..1000 {
             let up = ns
                 .netns()
                 .run_in(|| TcpStream::connect_timeout(&client, Duration::from_millis(50)).is_ok())
                 .unwrap();
             if up {
-                return e;
+                return;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("etcd did not start: {}", e.log());
+        panic!("etcd did not start: {}", self.log());
     }
 
     /// `etcd://127.0.0.1:PORT`, for the store options.
@@ -68,7 +102,6 @@ impl Etcd {
 
 impl Drop for Etcd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

@@ -16,6 +16,7 @@ pub mod oci_bundle;
 pub mod registry;
 pub mod tcp;
 pub mod token_server;
+pub mod underlay;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

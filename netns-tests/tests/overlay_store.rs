@@ -81,13 +81,19 @@ fn hosts_take_distinct_slices_and_keep_them_while_their_lease_lives() {
         assert_eq!(s.network("ov").await.unwrap(), Some(ov.clone()));
 
         let long = s.grant(60).await.unwrap();
-        let h1 = s.join(&ov, "h1", underlay(1), &mac(1), long).await.unwrap();
-        let h2 = s.join(&ov, "h2", underlay(2), &mac(2), long).await.unwrap();
+        let h1 = s
+            .join(&ov, "h1", underlay(1), &mac(1), long, None)
+            .await
+            .unwrap();
+        let h2 = s
+            .join(&ov, "h2", underlay(2), &mac(2), long, None)
+            .await
+            .unwrap();
         assert_eq!(h1.slice.to_string(), "10.100.0.0/24");
         assert_eq!(h2.slice.to_string(), "10.100.1.0/24");
         // A restarted agent joins again: same slice, its new underlay address recorded.
         let again = s
-            .join(&ov, "h1", underlay(11), &mac(1), long)
+            .join(&ov, "h1", underlay(11), &mac(1), long, None)
             .await
             .unwrap();
         assert_eq!((again.slice, again.underlay_ip), (h1.slice, underlay(11)));
@@ -104,14 +110,14 @@ fn hosts_take_distinct_slices_and_keep_them_while_their_lease_lives() {
         // A host whose lease is not renewed drops out when it expires; its slice is free.
         let short = s.grant(2).await.unwrap();
         let h3 = s
-            .join(&ov, "h3", underlay(3), &mac(3), short)
+            .join(&ov, "h3", underlay(3), &mac(3), short, None)
             .await
             .unwrap();
         assert_eq!(h3.slice.to_string(), "10.100.2.0/24");
         // One renewed for longer than its TTL stays.
         let renewed = s.grant(2).await.unwrap();
         let h4 = s
-            .join(&ov, "h4", underlay(4), &mac(4), renewed)
+            .join(&ov, "h4", underlay(4), &mac(4), renewed, None)
             .await
             .unwrap();
         let mut gone = false;
@@ -133,14 +139,34 @@ fn hosts_take_distinct_slices_and_keep_them_while_their_lease_lives() {
             .map(|h| h.host)
             .collect();
         assert!(hosts.contains(&"h4".to_owned()), "{hosts:?}");
-        let h5 = s.join(&ov, "h5", underlay(5), &mac(5), long).await.unwrap();
+        let h5 = s
+            .join(&ov, "h5", underlay(5), &mac(5), long, None)
+            .await
+            .unwrap();
         assert_eq!(h5.slice, h3.slice, "the expired slice is handed out again");
         assert_ne!(h4.slice, h5.slice);
 
         // Leaving frees the slice at once.
         s.leave(&ov, "h2").await.unwrap();
-        let h6 = s.join(&ov, "h6", underlay(6), &mac(6), long).await.unwrap();
+        let h6 = s
+            .join(&ov, "h6", underlay(6), &mac(6), long, None)
+            .await
+            .unwrap();
         assert_eq!(h6.slice, h2.slice);
+
+        // A host rejoining after its lease expired asks for its old slice: it gets it while
+        // it is free, and the first free one when another host holds it.
+        let want: ipnetwork::Ipv4Network = "10.100.9.0/24".parse().unwrap();
+        let h7 = s
+            .join(&ov, "h7", underlay(7), &mac(7), long, Some(want))
+            .await
+            .unwrap();
+        assert_eq!(h7.slice, want, "a free preferred slice is taken");
+        let h8 = s
+            .join(&ov, "h8", underlay(8), &mac(8), long, Some(want))
+            .await
+            .unwrap();
+        assert_ne!(h8.slice, want, "a slice another host holds is handed out");
     });
 }
 
@@ -154,14 +180,14 @@ fn hostile_entries_are_never_peers_and_a_full_network_says_so() {
         let tiny = net("tiny", "10.9.0.0/29", 30);
         s.create_network(&tiny).await.unwrap();
         let lease = s.grant(60).await.unwrap();
-        s.join(&tiny, "a", underlay(1), &mac(1), lease)
+        s.join(&tiny, "a", underlay(1), &mac(1), lease, None)
             .await
             .unwrap();
-        s.join(&tiny, "b", underlay(2), &mac(2), lease)
+        s.join(&tiny, "b", underlay(2), &mac(2), lease, None)
             .await
             .unwrap();
         let e = s
-            .join(&tiny, "c", underlay(3), &mac(3), lease)
+            .join(&tiny, "c", underlay(3), &mac(3), lease, None)
             .await
             .unwrap_err();
         assert!(matches!(e, StoreError::Exhausted(_)), "{e}");
@@ -236,7 +262,10 @@ fn a_peer_watch_sees_joins_rejoins_expiries_and_no_hostile_entry() {
         let ov = net("w", "10.60.0.0/16", 24);
         s.create_network(&ov).await.unwrap();
         let long = s.grant(60).await.unwrap();
-        let h1 = s.join(&ov, "h1", underlay(1), &mac(1), long).await.unwrap();
+        let h1 = s
+            .join(&ov, "h1", underlay(1), &mac(1), long, None)
+            .await
+            .unwrap();
         let (now, mut watch) = s.peers_and_watch(&ov).await.unwrap();
         assert_eq!(now, std::slice::from_ref(&h1));
         // Collects changes until `want` of them came (10 s at most).
@@ -250,7 +279,7 @@ fn a_peer_watch_sees_joins_rejoins_expiries_and_no_hostile_entry() {
         }
         let short = s.grant(1).await.unwrap();
         let h2 = s
-            .join(&ov, "h2", underlay(2), &mac(2), short)
+            .join(&ov, "h2", underlay(2), &mac(2), short, None)
             .await
             .unwrap();
         assert_eq!(
@@ -261,7 +290,7 @@ fn a_peer_watch_sees_joins_rejoins_expiries_and_no_hostile_entry() {
         let outside = br#"{"host":"h9","underlay_ip":"192.0.2.9","vtep_mac":"02:00:00:00:00:09","slice":"10.61.0.0/24"}"#;
         s.put_raw_host("w", "h9", outside).await.unwrap();
         let moved = s
-            .join(&ov, "h1", underlay(21), &mac(1), long)
+            .join(&ov, "h1", underlay(21), &mac(1), long, None)
             .await
             .unwrap();
         assert_eq!(changes(&mut watch, 1).await, [PeerChange::Joined(moved)]);

@@ -8,12 +8,21 @@
 //! ([`slices`]). A node agent lists a network's peers and then watches them from that
 //! revision ([`store::PeerWatch`]), so it misses no change.
 //!
-//! The node agent that programs VXLAN devices, FDB and neighbour entries and routes from these
-//! records builds on this crate.
+//! The node agent ([`agent`]) turns these records into kernel state on each host
+//! ([`dataplane`]: a VXLAN device, static FDB and neighbour entries, routes to the other
+//! hosts' slices), deciding per change what to program ([`peers`]); the `overlay` CNI plugin
+//! (in berth-core) attaches containers to this host's slice.
 
+pub mod agent;
+pub mod blocking;
+pub mod dataplane;
+pub mod names;
+pub mod peers;
 pub mod records;
 pub mod slices;
 pub mod store;
 
+pub use agent::{AgentOptions, Hooks};
+pub use blocking::block_on;
 pub use records::{HostEntry, NetworkSpec, RecordError};
 pub use store::{PeerChange, PeerWatch, Store, StoreError, StoreOptions};

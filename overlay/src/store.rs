@@ -13,6 +13,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnetwork::Ipv4Network;
+
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, PutOptions, Txn, TxnOp,
     WatchOptions, WatchStream,
@@ -144,7 +146,7 @@ impl Store {
         format!("{}/{net}/slices/", self.prefix)
     }
 
-    fn slice_key(&self, net: &str, slice: &ipnetwork::Ipv4Network) -> String {
+    fn slice_key(&self, net: &str, slice: &Ipv4Network) -> String {
         format!(
             "{}{}-{}",
             self.slices_prefix(net),
@@ -190,6 +192,36 @@ impl Store {
         }
     }
 
+    /// Every network recorded in the store; one whose record does not check is left out with
+    /// a warning.
+    pub async fn networks(&mut self) -> Result<Vec<NetworkSpec>, StoreError> {
+        let prefix = format!("{}/networks/", self.prefix);
+        let r = self
+            .client
+            .get(prefix, Some(GetOptions::new().with_prefix()))
+            .await?;
+        let out = r
+            .kvs()
+            .iter()
+            .filter_map(|kv| match NetworkSpec::from_json(kv.value()) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    let key = kv.key_str().unwrap_or("?");
+                    tracing::warn!(key, error = %e, "overlay network record refused");
+                    None
+                }
+            })
+            .collect();
+        Ok(out)
+    }
+
+    /// Removes the network's record (hosts still joined keep their entries until they leave
+    /// or their leases expire). `false` when there was none.
+    pub async fn delete_network(&mut self, name: &str) -> Result<bool, StoreError> {
+        let r = self.client.delete(self.network_key(name), None).await?;
+        Ok(r.deleted() > 0)
+    }
+
     /// A lease of `ttl` seconds for this host's keys.
     pub async fn grant(&mut self, ttl: i64) -> Result<i64, StoreError> {
         Ok(self.client.lease_grant(ttl, None).await?.id())
@@ -211,8 +243,10 @@ impl Store {
         }
     }
 
-    /// Joins `host` to `net` under `lease`: the host's slice (the one it holds already, or
-    /// the first free one), recorded with its underlay address and VTEP MAC.
+    /// Joins `host` to `net` under `lease`: the host's slice (the one it holds already, else
+    /// `preferred` when it is free — the slice the host had before its lease expired, which
+    /// its containers still use — else the first free one), recorded with its underlay
+    /// address and VTEP MAC.
     pub async fn join(
         &mut self,
         net: &NetworkSpec,
@@ -220,6 +254,7 @@ impl Store {
         underlay_ip: Ipv4Addr,
         vtep_mac: &str,
         lease: i64,
+        preferred: Option<Ipv4Network>,
     ) -> Result<HostEntry, StoreError> {
         let host_key = self.host_key(&net.name, host);
         // Joined before (a restarted agent): same slice, new lease and addresses.
@@ -256,7 +291,9 @@ impl Store {
                 .iter()
                 .filter_map(|kv| kv.key_str().ok().map(str::to_owned))
                 .collect();
-            let free = slices::all(net).find(|s| !taken.contains(&self.slice_key(&net.name, s)));
+            let is_free = |s: &Ipv4Network| !taken.contains(&self.slice_key(&net.name, s));
+            let wanted = preferred.filter(|p| slices::all(net).any(|s| s == *p) && is_free(p));
+            let free = wanted.or_else(|| slices::all(net).find(is_free));
             let Some(slice) = free else {
                 return Err(StoreError::Exhausted(net.name.clone()));
             };

@@ -15,6 +15,8 @@ pub enum DriverArg {
     Bridge,
     /// A routed point-to-point veth per container
     Veth,
+    /// One network across hosts: VXLAN between them, state in etcd (--store)
+    Overlay,
 }
 
 /// `berth net create` arguments.
@@ -40,7 +42,10 @@ pub struct Args {
     /// Enable IPv6 (picks a ULA /64 unless an IPv6 --subnet is given)
     #[arg(long)]
     pub ipv6: bool,
-    /// Driver option KEY=VALUE: mtu, bridge
+    /// Overlay driver: the store, etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]
+    #[arg(long, env = "BERTH_STORE")]
+    pub store: Option<String>,
+    /// Driver option KEY=VALUE: mtu, bridge (overlay: vni, slice)
     #[arg(long = "opt", short = 'o', value_parser = parse_kv)]
     pub opts: Vec<(String, String)>,
     /// Label KEY=VALUE
@@ -67,6 +72,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         driver: match args.driver {
             DriverArg::Bridge => Driver::Bridge,
             DriverArg::Veth => Driver::Veth,
+            DriverArg::Overlay => Driver::Overlay,
         },
         subnets: args.subnet,
         gateway: args.gateway,
@@ -75,10 +81,31 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         ipv6: args.ipv6,
         options: args.opts.into_iter().collect(),
         labels,
+        overlay_state_dir: None,
     };
+    if let DriverArg::Overlay = args.driver {
+        return create_overlay(req, args.store.as_deref(), ctx);
+    }
     let net = ctx
         .networks()
         .create(req, &ctx.lock_dir(), std::path::Path::new("/proc"))
         .with_context(|| format!("create network {}", args.name))?;
     ctx.print(net.name())
+}
+
+/// An overlay network: recorded in the store (found there when another host made it with
+/// the same settings), then defined on this host.
+fn create_overlay(req: CreateRequest, store: Option<&str>, ctx: &Ctx) -> anyhow::Result<()> {
+    let [subnet] = req.subnets.as_slice() else {
+        anyhow::bail!("an overlay network needs exactly one --subnet (the whole cluster's)");
+    };
+    anyhow::ensure!(
+        req.gateway.is_none() && req.ip_range.is_none() && !req.ipv6,
+        "--gateway, --ip-range and --ipv6 do not apply to an overlay network"
+    );
+    let opts = super::overlay::store_options(store)?;
+    let spec = super::overlay::create_in_store(&opts, &req.name, subnet, &req.options)
+        .with_context(|| format!("create overlay network {}", req.name))?;
+    super::overlay::ensure_local(ctx, &spec)?;
+    ctx.print(&spec.name)
 }

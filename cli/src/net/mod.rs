@@ -11,6 +11,7 @@ pub mod disconnect;
 pub mod gc;
 pub mod inspect;
 pub mod ls;
+pub mod overlay;
 pub mod prune;
 pub mod rm;
 pub mod status;

@@ -13,12 +13,23 @@ pub struct Args {
     /// Detach every attachment first
     #[arg(long, short = 'f')]
     pub force: bool,
+    /// Overlay networks: remove them from the store too, so every host leaves them
+    #[arg(long)]
+    pub cluster: bool,
+    /// The store (with --cluster)
+    #[arg(long, env = "BERTH_STORE")]
+    pub store: Option<String>,
 }
 
 /// Removes each network, stopping at the first failure.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let (store, inv) = (ctx.networks(), ctx.invoker());
     for name in &args.names {
+        if args.cluster {
+            let opts = super::overlay::store_options(args.store.as_deref())?;
+            super::overlay::remove_from_store(&opts, name)
+                .with_context(|| format!("remove overlay network {name} from the store"))?;
+        }
         berth_engine::network::remove(&store, &inv, name, args.force)
             .with_context(|| format!("remove network {name}"))?;
         ctx.print(name)?;

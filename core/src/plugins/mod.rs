@@ -13,6 +13,7 @@ pub mod host;
 pub mod host_local;
 mod kernel;
 pub mod none;
+pub mod overlay;
 pub mod portmap;
 pub mod veth;
 pub mod veth_pair;

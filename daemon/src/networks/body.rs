@@ -131,6 +131,7 @@ pub fn create_request(b: CreateBody) -> ApiResult<CreateRequest> {
         ipv6: b.enable_ipv6.unwrap_or(false),
         options: b.options.unwrap_or_default(),
         labels: b.labels.unwrap_or_default(),
+        overlay_state_dir: None,
     })
 }
 

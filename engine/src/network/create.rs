@@ -38,6 +38,9 @@ pub struct CreateRequest {
     pub options: BTreeMap<String, String>,
     /// `--label` pairs.
     pub labels: BTreeMap<String, String>,
+    /// Overlay driver only: the node agent's state directory (default
+    /// `/run/berth/overlay`).
+    pub overlay_state_dir: Option<std::path::PathBuf>,
 }
 
 impl CreateRequest {
@@ -53,6 +56,7 @@ impl CreateRequest {
             ipv6: false,
             options: BTreeMap::new(),
             labels: BTreeMap::new(),
+            overlay_state_dir: None,
         }
     }
 }
@@ -71,6 +75,7 @@ pub(super) fn default_spec() -> Result<NetworkSpec, NetworkError> {
         options: BTreeMap::new(),
         labels: BTreeMap::new(),
         created: 0,
+        overlay_state_dir: None,
     })
 }
 
@@ -133,13 +138,23 @@ impl NetworkStore {
             .map(|s| parse_subnet(s))
             .collect::<Result<_, _>>()?;
         let ip_range = req.ip_range.as_deref().map(parse_range).transpose()?;
+        if req.driver == Driver::Overlay {
+            check_overlay_request(&req, &given, ip_range)?;
+        }
         let _lock = lock_file(&lock_dir.join("networks.lock"), LockMode::Exclusive)?;
         let path = self.path_of(&req.name);
         if path.exists() {
             return Err(NetworkError::Exists { name: req.name });
         }
         let existing = self.list()?;
-        let taken = taken_subnets(&existing, &subnet::host_routes(proc_root));
+        // An overlay's subnet is the cluster's: this host routes the other hosts' slices of it
+        // (through the VXLAN device), so only other networks count.
+        let host_routes = if req.driver == Driver::Overlay {
+            Vec::new()
+        } else {
+            subnet::host_routes(proc_root)
+        };
+        let taken = taken_subnets(&existing, &host_routes);
         for s in &given {
             if let Some((_, what)) = taken.iter().find(|(t, _)| overlaps(s, t)) {
                 return Err(NetworkError::Overlap {
@@ -182,6 +197,9 @@ impl NetworkStore {
             name: req.name,
             driver: req.driver,
             internal: req.internal,
+            overlay_state_dir: req
+                .overlay_state_dir
+                .filter(|_| req.driver == Driver::Overlay),
             options: req.options,
             labels: req.labels,
         };
@@ -203,6 +221,29 @@ impl NetworkStore {
         }
         Ok(spec)
     }
+}
+
+/// An overlay network has exactly one IPv4 subnet (the cluster's), and no gateway, range or
+/// IPv6: each host's slice and gateway come from the store.
+fn check_overlay_request(
+    req: &CreateRequest,
+    given: &[IpNetwork],
+    ip_range: Option<IpNetwork>,
+) -> Result<(), NetworkError> {
+    let bad = |reason: &str| NetworkError::BadOption {
+        key: "driver overlay".into(),
+        reason: reason.into(),
+    };
+    match given {
+        [IpNetwork::V4(_)] => {}
+        _ => return Err(bad("needs exactly one IPv4 --subnet (the whole cluster's)")),
+    }
+    if req.gateway.is_some() || ip_range.is_some() || req.ipv6 {
+        return Err(bad(
+            "--gateway, --ip-range and --ipv6 do not apply: each host's slice comes from the store",
+        ));
+    }
+    Ok(())
 }
 
 /// Subnets a new network must not overlap, each with a description for the error message.

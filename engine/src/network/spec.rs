@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ pub enum Driver {
     Host,
     /// Only loopback (built-in network `none`).
     Null,
+    /// A network spanning hosts: VXLAN between them, a slice of the subnet per host, state in
+    /// etcd (berth's `overlay` plugin, fed by the node agent).
+    Overlay,
 }
 
 impl Driver {
@@ -34,6 +37,7 @@ impl Driver {
             Driver::Veth => "veth",
             Driver::Host => "host",
             Driver::Null => "null",
+            Driver::Overlay => "overlay",
         }
     }
 }
@@ -80,6 +84,13 @@ pub struct NetworkSpec {
     /// Unix time of creation.
     #[serde(default)]
     pub created: u64,
+    /// Overlay driver only: where the node agent leaves this host's lease of the network.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "overlayStateDir"
+    )]
+    pub overlay_state_dir: Option<PathBuf>,
 }
 
 /// Builds the subnet list from `--subnet`s, `--gateway` and `--ip-range`, checking that the
@@ -131,7 +142,9 @@ fn is_v4_broadcast(net: &IpNetwork, ip: IpAddr) -> bool {
 }
 
 /// Parses `--opt` values: `mtu` (or `com.docker.network.driver.mtu`) and `bridge` (or
-/// `com.docker.network.bridge.name`). Unknown keys are refused.
+/// `com.docker.network.bridge.name`); for the overlay driver `vni` and `slice` (recorded in
+/// the store by the front end) instead of `mtu` (the agent sets it from the underlay) and
+/// `bridge`. Unknown keys are refused.
 pub fn apply_options(spec: &mut NetworkSpec) -> Result<(), NetworkError> {
     for (k, v) in &spec.options {
         let bad = |reason: &str| NetworkError::BadOption {
@@ -139,6 +152,14 @@ pub fn apply_options(spec: &mut NetworkSpec) -> Result<(), NetworkError> {
             reason: reason.to_string(),
         };
         match k.as_str() {
+            "vni" | "slice" if spec.driver == Driver::Overlay => {
+                v.parse::<u32>().map_err(|_| bad("must be a number"))?;
+            }
+            "mtu" | "com.docker.network.driver.mtu" if spec.driver == Driver::Overlay => {
+                return Err(bad(
+                    "an overlay network's MTU follows the underlay (minus the VXLAN overhead)",
+                ));
+            }
             "mtu" | "com.docker.network.driver.mtu" => {
                 let mtu: u32 = v.parse().map_err(|_| bad("must be a number"))?;
                 if !(68..=65535).contains(&mtu) {
@@ -152,6 +173,9 @@ pub fn apply_options(spec: &mut NetworkSpec) -> Result<(), NetworkError> {
                 }
                 berth_core::names::IfName::new(v.clone()).map_err(|e| bad(&e.to_string()))?;
                 spec.bridge = Some(v.clone());
+            }
+            _ if spec.driver == Driver::Overlay => {
+                return Err(bad("unknown option (known: vni, slice)"));
             }
             _ => return Err(bad("unknown option (known: mtu, bridge)")),
         }
@@ -213,6 +237,7 @@ pub fn conflist(spec: &NetworkSpec, ipam_dir: &Path, with_portmap: bool) -> Valu
         }),
         Driver::Host => json!({"type": "host"}),
         Driver::Null => json!({"type": "none"}),
+        Driver::Overlay => overlay_plugin(spec, ipam_dir),
     };
     if let Some(mtu) = spec.mtu {
         main["mtu"] = json!(mtu);
@@ -229,6 +254,25 @@ pub fn conflist(spec: &NetworkSpec, ipam_dir: &Path, with_portmap: bool) -> Valu
         "plugins": plugins,
         "args": {"berth": spec},
     })
+}
+
+/// The `overlay` plugin's entry: this host's lease of the (one, IPv4) subnet comes from the
+/// node agent's state directory at every ADD.
+fn overlay_plugin(spec: &NetworkSpec, ipam_dir: &Path) -> Value {
+    let subnet = spec.subnets.iter().find_map(|s| match s.subnet {
+        IpNetwork::V4(n) => Some(n),
+        IpNetwork::V6(_) => None,
+    });
+    let state_dir = spec
+        .overlay_state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(berth_core::plugins::overlay::DEFAULT_STATE_DIR));
+    match subnet {
+        Some(subnet) => {
+            berth_core::plugins::overlay::plugin_config(&state_dir, subnet, ipam_dir, spec.internal)
+        }
+        None => json!({"type": "overlay", "stateDir": state_dir}),
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +295,7 @@ mod tests {
             options: BTreeMap::new(),
             labels: BTreeMap::new(),
             created: 0,
+            overlay_state_dir: None,
         }
     }
 

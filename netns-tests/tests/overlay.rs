@@ -1,0 +1,380 @@
+//! Root tests of overlay networks across three "hosts": each host is a throwaway namespace
+//! with its own berth (roots in temp dirs) and its own node agent (`berth node join`), all
+//! plugged into one switch namespace (the underlay) together with an etcd member in its own
+//! namespace and an "outside" peer. The machine's own network is never touched.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+#[path = "containers/mod.rs"]
+mod containers;
+#[path = "cli_net/fixture.rs"]
+mod fixture;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_netns_tests::TestNetns;
+use berth_netns_tests::etcd::Etcd;
+use berth_netns_tests::underlay::Underlay;
+use containers::{Cleanup, code, ip_of};
+use fixture::Berth;
+
+const ETCD_IP: &str = "192.168.77.100";
+const OUTSIDE_IP: &str = "192.168.77.200";
+
+fn underlay_ip(n: usize) -> String {
+    format!("192.168.77.{n}")
+}
+
+/// A node agent of one host, killed on drop (as a crash would: it does not leave).
+struct Agent {
+    child: Option<Child>,
+    log: std::path::PathBuf,
+}
+
+impl Agent {
+    fn start(b: &Berth, n: usize, store: &str) -> Agent {
+        let log = b
+            .run
+            .path()
+            .join(format!("agent-{}.log", Instant::now().elapsed().as_nanos()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = b
+            .command(&[
+                "node",
+                "join",
+                "--store",
+                store,
+                "--underlay-ip",
+                &underlay_ip(n),
+                "--name",
+                &format!("h{n}"),
+                "--ttl",
+                "3",
+            ])
+            .env("BERTH_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Agent {
+            child: Some(child),
+            log,
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `ip` output lines for the VXLAN device of `vni` on host `b`: (routes, neighbours, fdb).
+fn entries(b: &Berth, vni: u64) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dev = format!("bvx-{vni}");
+    // No device yet (the agent is starting) lists nothing.
+    let ip = |cmd: &str, args: &[&str]| {
+        String::from_utf8_lossy(&b.host.run(cmd, args).stdout).into_owned()
+    };
+    let lines = |out: String| -> Vec<String> {
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let routes = lines(ip("ip", &["-4", "route", "show", "dev", &dev]))
+        .into_iter()
+        .filter(|l| l.contains(" via "))
+        .collect();
+    let neigh = lines(ip(
+        "ip",
+        &["-4", "neigh", "show", "dev", &dev, "nud", "permanent"],
+    ));
+    let fdb = lines(ip("bridge", &["fdb", "show", "dev", &dev]))
+        .into_iter()
+        .filter(|l| l.contains(" dst "))
+        .collect();
+    (routes, neigh, fdb)
+}
+
+/// Waits (up to `secs`) until host `b` has exactly `peers` peers programmed.
+fn wait_peers(b: &Berth, vni: u64, peers: usize, secs: u64, agents: &[&Agent]) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (r, n, f) = entries(b, vni);
+        if r.len() == peers && n.len() == peers && f.len() == peers {
+            return;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = agents.iter().map(|a| a.log()).collect();
+            panic!(
+                "host {} has routes {r:?}, neighbours {n:?}, fdb {f:?}; wanted {peers} each\n{}",
+                b.host.name(),
+                logs.join("\n----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A detached busybox httpd called `name` on network `ov`, with `extra` run flags.
+fn serve(b: &Berth, name: &str, extra: &[&str]) {
+    let mut args = vec!["run", "-d", "--name", name, "--network", "ov"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["bb", "httpd", "-f", "-p", "80", "-h", "/www"]);
+    b.ok(&args);
+}
+
+fn fetch(b: &Berth, ip: &str) -> String {
+    let out = b.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "ov",
+        "bb",
+        // busybox's wget -T crashes; timeout(1) bounds it instead.
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        &format!("http://{ip}/index.html"),
+    ]);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn exec_ping(b: &Berth, from: &str, ip: &str) -> bool {
+    b.run(&["exec", from, "ping", "-c", "1", "-W", "2", ip])
+        .status
+        .success()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn containers_on_three_hosts_share_one_overlay_network() {
+    let sw = Underlay::new("ovsw");
+    let etcd_ns = TestNetns::new("ovetcd");
+    sw.plug(&etcd_ns, "eth0", format!("{ETCD_IP}/24").parse().unwrap());
+    let mut etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), 23800);
+    let store = etcd.url();
+    let outside = TestNetns::new("ovout");
+    sw.plug(
+        &outside,
+        "eth0",
+        format!("{OUTSIDE_IP}/24").parse().unwrap(),
+    );
+
+    let hosts: Vec<Berth> = (1..=3)
+        .map(|n| {
+            let b = Berth::with_busybox(&format!("ovh{n}"));
+            sw.plug(
+                &b.host,
+                "ul0",
+                format!("{}/24", underlay_ip(n)).parse().unwrap(),
+            );
+            b
+        })
+        .collect();
+    let _cleanups: Vec<Cleanup> = hosts.iter().map(Cleanup).collect();
+
+    // Created once, on host 1; the others learn it from the store.
+    let created = hosts[0].ok(&[
+        "net",
+        "create",
+        "--driver",
+        "overlay",
+        "--subnet",
+        "10.100.0.0/16",
+        "--opt",
+        "vni=4242",
+        "--store",
+        &store,
+        "ov",
+    ]);
+    assert_eq!(created.trim(), "ov");
+    // Bad input is refused before anything is recorded.
+    let e = hosts[0].fails(&[
+        "net",
+        "create",
+        "--driver",
+        "overlay",
+        "--subnet",
+        "10.101.0.0/16",
+        "--opt",
+        "vni=4242",
+        "--store",
+        &store,
+        "ov2",
+    ]);
+    assert!(e.contains("already uses"), "{e}");
+    let e = hosts[1].fails(&[
+        "net", "create", "--driver", "overlay", "--store", &store, "ov3",
+    ]);
+    assert!(e.contains("--subnet"), "{e}");
+    // A container on a host that has not joined yet: try again later.
+    let early = hosts[0].run(&["run", "--rm", "--network", "ov", "bb", "true"]);
+    assert_eq!(code(&early), 125, "a failed run exits 125");
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("berth node join"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+
+    let mut agents: Vec<Agent> = (0..3)
+        .map(|i| Agent::start(&hosts[i], i + 1, &store))
+        .collect();
+    for b in &hosts {
+        wait_peers(b, 4242, 2, 20, &agents.iter().collect::<Vec<_>>());
+    }
+    // The VXLAN device leaves room for its header.
+    let link = hosts[1]
+        .host
+        .run_ok("ip", &["-d", "link", "show", "bvx-4242"]);
+    assert!(
+        link.contains("mtu 1450") && link.contains("vxlan id 4242"),
+        "{link}"
+    );
+    assert!(!link.contains(" learning"), "learning must be off: {link}");
+
+    // A web server on every host, and containers on the others reaching it by address.
+    let mut ips = Vec::new();
+    for b in &hosts {
+        serve(b, "web", &[]);
+        ips.push(ip_of(b, "web"));
+    }
+    let slices: std::collections::BTreeSet<String> = ips
+        .iter()
+        .map(|ip| ip.rsplit_once('.').unwrap().0.to_owned())
+        .collect();
+    assert_eq!(slices.len(), 3, "one slice per host: {ips:?}");
+    for (i, b) in hosts.iter().enumerate() {
+        for (j, ip) in ips.iter().enumerate() {
+            if i != j {
+                assert_eq!(fetch(b, ip), "served by berth\n", "host {} -> {ip}", i + 1);
+            }
+        }
+    }
+    // The container MTU follows the VXLAN device.
+    let mtu = hosts[0].ok(&["exec", "web", "cat", "/sys/class/net/eth0/mtu"]);
+    assert_eq!(mtu.trim(), "1450");
+    // Leaving the overlay is masqueraded (the outside peer has no route back to 10.100/16).
+    assert!(
+        exec_ping(&hosts[0], "web", OUTSIDE_IP),
+        "no way out of the overlay"
+    );
+    // A published port works on the host running the container.
+    serve(&hosts[1], "pub", &["-p", "8080:80"]);
+    let got = outside.run(
+        "timeout",
+        &[
+            "5",
+            "busybox",
+            "wget",
+            "-qO-",
+            &format!("http://{}:8080/", underlay_ip(2)),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "served by berth\n");
+
+    // Host 2's agent dies: traffic goes on; restarted, it rebuilds without duplicates.
+    agents[1].kill();
+    assert_eq!(fetch(&hosts[0], &ips[1]), "served by berth\n");
+    agents[1] = Agent::start(&hosts[1], 2, &store);
+    wait_for_log(&agents[1], "in step", 20);
+    for b in &hosts {
+        wait_peers(b, 4242, 2, 10, &agents.iter().collect::<Vec<_>>());
+    }
+    assert_eq!(fetch(&hosts[2], &ips[1]), "served by berth\n");
+    assert_eq!(
+        ip_of(&hosts[1], "web"),
+        ips[1],
+        "same slice after a restart"
+    );
+
+    // etcd goes away for a while: the kernel keeps its entries; back, the agents reconcile.
+    etcd.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(fetch(&hosts[0], &ips[2]), "served by berth\n");
+    for b in &hosts {
+        wait_peers(b, 4242, 2, 1, &agents.iter().collect::<Vec<_>>());
+    }
+    etcd.resume(&etcd_ns);
+    for a in &agents {
+        wait_for_log_count(a, "in step", 2, 30);
+    }
+    for b in &hosts {
+        wait_peers(b, 4242, 2, 10, &agents.iter().collect::<Vec<_>>());
+    }
+    assert_eq!(fetch(&hosts[2], &ips[0]), "served by berth\n");
+
+    // Host 3 dies: its lease expires and the others drop its entries.
+    agents[2].kill();
+    for b in &hosts[..2] {
+        wait_peers(b, 4242, 1, 20, &agents.iter().collect::<Vec<_>>());
+    }
+    assert_eq!(fetch(&hosts[0], &ips[1]), "served by berth\n");
+
+    // Leaving: devices, lease files and store entries go.
+    for b in &hosts {
+        let _ = b.run(&["rm", "-f", "web", "pub"]);
+    }
+    for (i, b) in hosts.iter().enumerate() {
+        agents[i].kill();
+        b.ok(&[
+            "node",
+            "leave",
+            "--store",
+            &store,
+            "--name",
+            &format!("h{}", i + 1),
+        ]);
+        let links = b.host.run_ok("ip", &["-o", "link", "show"]);
+        assert!(!links.contains("bvx-4242"), "{links}");
+        assert!(!b.run.path().join("overlay/ov.json").exists());
+    }
+    // Asked from inside the etcd namespace: the store is only reachable there and on the
+    // switch.
+    let left = etcd_ns
+        .netns()
+        .run_in(|| {
+            berth_overlay::block_on(async {
+                let opts = berth_overlay::StoreOptions::from_url(&store).unwrap();
+                let mut s = berth_overlay::Store::connect(&opts).await.unwrap();
+                let net = s.network("ov").await.unwrap().unwrap();
+                s.peers(&net).await.unwrap()
+            })
+            .unwrap()
+        })
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn wait_for_log(a: &Agent, needle: &str, secs: u64) {
+    wait_for_log_count(a, needle, 1, secs);
+}
+
+fn wait_for_log_count(a: &Agent, needle: &str, count: usize, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while a.log().matches(needle).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "agent never logged {needle:?} {count} times:\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
