@@ -271,6 +271,13 @@ fn containers_on_three_hosts_share_one_overlay_network() {
     // The container MTU follows the VXLAN device.
     let mtu = hosts[0].ok(&["exec", "web", "cat", "/sys/class/net/eth0/mtu"]);
     assert_eq!(mtu.trim(), "1450");
+    // The agent's firewall covers the whole subnet, on every host.
+    for b in &hosts {
+        let nft = b
+            .host
+            .run_ok("nft", &["list", "set", "inet", "berth", "masq4"]);
+        assert!(nft.contains("10.100.0.0/16"), "{nft}");
+    }
     // Leaving the overlay is masqueraded (the outside peer has no route back to 10.100/16).
     assert!(
         exec_ping(&hosts[0], "web", OUTSIDE_IP),
@@ -345,6 +352,8 @@ fn containers_on_three_hosts_share_one_overlay_network() {
         let links = b.host.run_ok("ip", &["-o", "link", "show"]);
         assert!(!links.contains("bvx-4242"), "{links}");
         assert!(!b.run.path().join("overlay/ov.json").exists());
+        let nft = b.host.run_ok("nft", &["list", "table", "inet", "berth"]);
+        assert!(!nft.contains("10.100.0.0/16"), "{nft}");
     }
     // Asked from inside the etcd namespace: the store is only reachable there and on the
     // switch.
@@ -377,4 +386,188 @@ fn wait_for_log_count(a: &Agent, needle: &str, count: usize, secs: u64) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Runs `berth ARGS` in `b`'s host and returns the new container's address on `net`.
+fn run_on(b: &Berth, name: &str, net: &str) -> String {
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        net,
+        "bb",
+        "sleep",
+        "600",
+    ]);
+    ip_of(b, name)
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn overlay_networks_are_isolated_and_hostile_entries_are_never_programmed() {
+    let sw = Underlay::new("ovisw");
+    let etcd_ns = TestNetns::new("ovietcd");
+    sw.plug(&etcd_ns, "eth0", format!("{ETCD_IP}/24").parse().unwrap());
+    let etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), 23810);
+    let store = etcd.url();
+    let hosts: Vec<Berth> = (1..=2)
+        .map(|n| {
+            let b = Berth::with_busybox(&format!("ovi{n}"));
+            sw.plug(
+                &b.host,
+                "ul0",
+                format!("{}/24", underlay_ip(n)).parse().unwrap(),
+            );
+            b
+        })
+        .collect();
+    let _cleanups: Vec<Cleanup> = hosts.iter().map(Cleanup).collect();
+    for (net, subnet, vni) in [
+        ("ova", "10.110.0.0/16", "5001"),
+        ("ovb", "10.111.0.0/16", "5002"),
+    ] {
+        hosts[0].ok(&[
+            "net",
+            "create",
+            "--driver",
+            "overlay",
+            "--subnet",
+            subnet,
+            "--opt",
+            &format!("vni={vni}"),
+            "--store",
+            &store,
+            net,
+        ]);
+    }
+    let agents: Vec<Agent> = (0..2)
+        .map(|i| Agent::start(&hosts[i], i + 1, &store))
+        .collect();
+    let all: Vec<&Agent> = agents.iter().collect();
+    for b in &hosts {
+        wait_peers(b, 5001, 1, 20, &all);
+        wait_peers(b, 5002, 1, 20, &all);
+    }
+    let a1 = run_on(&hosts[0], "a1", "ova");
+    let a2 = run_on(&hosts[1], "a2", "ova");
+    let b2 = run_on(&hosts[1], "b2", "ovb");
+    assert!(exec_ping(&hosts[0], "a1", &a2), "same overlay, other host");
+    assert!(
+        !exec_ping(&hosts[0], "a1", &b2),
+        "ova reached ovb's container"
+    );
+    assert!(
+        !exec_ping(&hosts[1], "b2", &a1),
+        "ovb reached ova's container"
+    );
+    assert!(
+        !exec_ping(&hosts[1], "a2", &b2),
+        "ova reached ovb's container on its own host"
+    );
+
+    // Hostile entries: one stealing host 2's slice (its traffic would go to 192.168.77.9),
+    // one that is not a record, one for a slice outside the network.
+    let (h2_slice, vtep_mac) = (
+        a2.rsplit_once('.').unwrap().0.to_owned() + ".0/24",
+        "02:00:00:00:00:09",
+    );
+    let entries_before = entries(&hosts[0], 5001);
+    etcd_ns
+        .netns()
+        .run_in(|| {
+            berth_overlay::block_on(async {
+                let opts = berth_overlay::StoreOptions::from_url(&store).unwrap();
+                let mut s = berth_overlay::Store::connect(&opts).await.unwrap();
+                let thief = format!(
+                    r#"{{"host":"evil","underlay_ip":"192.168.77.9","vtep_mac":"{vtep_mac}","slice":"{h2_slice}"}}"#
+                );
+                s.put_raw_host("ova", "evil", thief.as_bytes()).await.unwrap();
+                s.put_raw_host("ova", "junk", b"{not json").await.unwrap();
+                let outside = r#"{"host":"far","underlay_ip":"192.168.77.8","vtep_mac":"02:00:00:00:00:08","slice":"10.99.0.0/24"}"#;
+                s.put_raw_host("ova", "far", outside.as_bytes()).await.unwrap();
+            })
+            .unwrap()
+        })
+        .unwrap();
+    wait_for_log_count(&agents[0], "refused", 3, 10);
+    assert_eq!(
+        entries(&hosts[0], 5001),
+        entries_before,
+        "a hostile entry was programmed"
+    );
+    assert!(
+        exec_ping(&hosts[0], "a1", &a2),
+        "a hostile entry cut the overlay"
+    );
+    // Credentials go to etcd's auth and never into a log, whatever etcd answers the login.
+    let secret = "pw-s3cret-77";
+    let creds = store.replace("etcd://", &format!("etcd://root:{secret}@"));
+    let probe = Agent::start(&hosts[0], 1, &creds);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !probe.log().contains("retrying") && !probe.log().contains("in step") {
+        assert!(Instant::now() < deadline, "{}", probe.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!probe.log().contains(secret), "{}", probe.log());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn the_overlay_plugin_speaks_cni_on_this_hosts_slice() {
+    use berth_core::plugins::overlay::HostLease;
+    use berth_netns_tests::cni::Call;
+    let host = TestNetns::new("ovcni");
+    let ctr = TestNetns::new("ovcnic");
+    let state = tempfile::tempdir().unwrap();
+    let ipam = tempfile::tempdir().unwrap();
+    let conf = serde_json::json!({
+        "cniVersion": "1.0.0", "name": "ovc", "type": "overlay",
+        "stateDir": state.path(), "subnet": "10.120.0.0/16",
+        "ipam": {"type": "host-local", "dataDir": ipam.path()},
+    });
+    let add = Call::new("overlay", "ADD", "c1", Some(ctr.path()));
+    // Not joined yet: try again later.
+    let msg = add.run(&host, &conf).err(11);
+    assert!(msg.contains("berth node join"), "{msg}");
+    // The agent's lease of slice 10.120.5.0/24.
+    HostLease {
+        network: "ovc".into(),
+        subnet: "10.120.0.0/16".parse().unwrap(),
+        slice: "10.120.5.0/24".parse().unwrap(),
+        vni: 77,
+        bridge: "bov-77".into(),
+        mtu: 1400,
+    }
+    .write(state.path())
+    .unwrap();
+    let result = add.run(&host, &conf).ok();
+    assert_eq!(result["ips"][0]["address"], "10.120.5.2/24", "{result}");
+    assert_eq!(result["ips"][0]["gateway"], "10.120.5.1");
+    let mtu = ctr.run_ok("cat", &["/sys/class/net/eth0/mtu"]);
+    assert_eq!(mtu.trim(), "1400");
+    let routes = ctr.run_ok("ip", &["route"]);
+    assert!(routes.contains("default via 10.120.5.1"), "{routes}");
+    let br = host.run_ok("ip", &["-br", "addr", "show", "bov-77"]);
+    assert!(br.contains("10.120.5.1/24"), "{br}");
+    // A lease of another network's subnet is refused.
+    let mut wrong = conf.clone();
+    wrong["subnet"] = "10.121.0.0/16".into();
+    Call::new("overlay", "ADD", "c2", Some(ctr.path()))
+        .run(&host, &wrong)
+        .err(7);
+    // DEL works, twice, and also once the host has left (no lease).
+    let del = Call::new("overlay", "DEL", "c1", Some(ctr.path()));
+    del.run(&host, &conf).ok();
+    HostLease::remove(state.path(), "ovc").unwrap();
+    del.run(&host, &conf).ok();
+    let links = ctr.run_ok("ip", &["-o", "link"]);
+    assert!(!links.contains("eth0"), "{links}");
+    let left: Vec<_> = std::fs::read_dir(ipam.path().join("ovc"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("10."))
+        .collect();
+    assert!(left.is_empty(), "addresses left reserved");
 }

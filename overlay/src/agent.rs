@@ -38,6 +38,9 @@ pub enum AgentError {
     /// A netlink handle could not be opened.
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
+    /// The network's firewall could not be set up or removed.
+    #[error(transparent)]
+    Firewall(#[from] berth_core::firewall::FirewallError),
     /// The lease file could not be written or removed.
     #[error("{op} {}: {source}", path.display())]
     Io {
@@ -159,6 +162,7 @@ async fn list_networks(
 /// Removes this host's device and lease file of `net`.
 fn teardown(opts: &AgentOptions, net: &NetworkSpec, hooks: &dyn Hooks) -> Result<(), AgentError> {
     Dataplane::remove(&LinuxNetlink::new()?, net)?;
+    crate::firewall::remove(net)?;
     HostLease::remove(&opts.state_dir, &net.name).map_err(|source| AgentError::Io {
         op: "remove",
         path: HostLease::path(&opts.state_dir, &net.name),
@@ -212,6 +216,7 @@ async fn session(
         .await?;
     *preferred = Some(own.slice);
     let dp = Dataplane::ensure(nl, &net, &own)?;
+    crate::firewall::ensure(&net)?;
     let host_lease = HostLease {
         network: net.name.clone(),
         subnet: net.subnet,

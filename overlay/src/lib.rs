@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod blocking;
 pub mod dataplane;
+pub mod firewall;
 pub mod names;
 pub mod peers;
 pub mod records;

@@ -100,8 +100,8 @@ fn create_overlay(req: CreateRequest, store: Option<&str>, ctx: &Ctx) -> anyhow:
         anyhow::bail!("an overlay network needs exactly one --subnet (the whole cluster's)");
     };
     anyhow::ensure!(
-        req.gateway.is_none() && req.ip_range.is_none() && !req.ipv6,
-        "--gateway, --ip-range and --ipv6 do not apply to an overlay network"
+        req.gateway.is_none() && req.ip_range.is_none() && !req.ipv6 && !req.internal,
+        "--gateway, --ip-range, --ipv6 and --internal do not apply to an overlay network"
     );
     let opts = super::overlay::store_options(store)?;
     let spec = super::overlay::create_in_store(&opts, &req.name, subnet, &req.options)

@@ -238,9 +238,10 @@ fn check_overlay_request(
         [IpNetwork::V4(_)] => {}
         _ => return Err(bad("needs exactly one IPv4 --subnet (the whole cluster's)")),
     }
-    if req.gateway.is_some() || ip_range.is_some() || req.ipv6 {
+    if req.gateway.is_some() || ip_range.is_some() || req.ipv6 || req.internal {
         return Err(bad(
-            "--gateway, --ip-range and --ipv6 do not apply: each host's slice comes from the store",
+            "--gateway, --ip-range, --ipv6 and --internal do not apply: each host's slice comes \
+             from the store, and its agent keeps the firewall",
         ));
     }
     Ok(())

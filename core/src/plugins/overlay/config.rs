@@ -2,8 +2,8 @@
 //!
 //! The plugin's own keys: `stateDir` (where the node agent keeps this host's leases,
 //! [`super::lease::DEFAULT_STATE_DIR`] by default), `subnet` (the network's whole subnet, to
-//! check the lease against), `internal`, and an optional `ipam` section whose `type` and
-//! `dataDir` are kept (its ranges are always this host's slice). Everything else a runtime
+//! check the lease against), and an optional `ipam` section whose `type` and `dataDir` are
+//! kept (its ranges are always this host's slice). Everything else a runtime
 //! passes (`runtimeConfig`, `args`, `prevResult`, `capabilities`, `dns`) goes to the bridge
 //! unchanged.
 
@@ -26,9 +26,6 @@ pub struct OverlayConfig {
     /// The network's whole subnet, when the runtime knows it.
     #[serde(default)]
     pub subnet: Option<Ipv4Network>,
-    /// No way out of the overlay: no masquerade, no default route.
-    #[serde(default)]
-    pub internal: bool,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -68,21 +65,16 @@ const PASSED_THROUGH: [&str; 7] = [
 ];
 
 /// The bridge plugin's config for this host's slice: its bridge, MTU and gateway, host-local
-/// addresses from the slice only, a default route through the slice's gateway (or, for an
-/// internal network, a route to the whole subnet). The bridge masquerades nothing: the
-/// overlay's firewall covers the whole subnet, so traffic between hosts keeps its source.
-pub fn bridge_config(raw: &Value, cfg: &OverlayConfig, lease: &HostLease) -> Value {
+/// addresses from the slice only, a default route through the slice's gateway. The bridge
+/// masquerades nothing: the agent's firewall of the network covers the whole subnet, so
+/// traffic between hosts keeps its source.
+pub fn bridge_config(raw: &Value, lease: &HostLease) -> Value {
     let mut out = serde_json::Map::new();
     for key in PASSED_THROUGH {
         if let Some(v) = raw.get(key) {
             out.insert(key.to_owned(), v.clone());
         }
     }
-    let route = if cfg.internal {
-        lease.subnet.to_string()
-    } else {
-        "0.0.0.0/0".to_owned()
-    };
     let mut ipam = json!({"type": "host-local"});
     if let Some(given) = raw.get("ipam").and_then(Value::as_object) {
         for key in ["type", "dataDir"] {
@@ -95,7 +87,7 @@ pub fn bridge_config(raw: &Value, cfg: &OverlayConfig, lease: &HostLease) -> Val
         "subnet": lease.slice.to_string(),
         "gateway": lease.gateway().to_string(),
     }]]);
-    ipam["routes"] = json!([{"dst": route}]);
+    ipam["routes"] = json!([{"dst": "0.0.0.0/0"}]);
     out.insert("type".into(), json!("bridge"));
     out.insert("bridge".into(), json!(lease.bridge));
     out.insert("isGateway".into(), json!(true));
@@ -128,7 +120,7 @@ mod tests {
             "ipam": {"type": "host-local", "dataDir": "/x/ipam", "ranges": [[{"subnet": "1.2.3.0/24"}]]},
             "stateDir": "/x/state",
         });
-        let b = bridge_config(&raw, &cfg(raw.clone()), &lease());
+        let b = bridge_config(&raw, &lease());
         assert_eq!(b["type"], "bridge");
         assert_eq!(b["bridge"], "bov-42");
         assert_eq!(b["mtu"], 1450);
@@ -142,14 +134,6 @@ mod tests {
         );
         assert_eq!(b["ipam"]["routes"], json!([{"dst": "0.0.0.0/0"}]));
         assert!(b.get("stateDir").is_none());
-    }
-
-    #[test]
-    fn an_internal_network_routes_only_its_subnet() {
-        let raw = json!({"cniVersion": "1.0.0", "name": "ov", "type": "overlay", "internal": true});
-        let b = bridge_config(&raw, &cfg(raw.clone()), &lease());
-        assert_eq!(b["ipam"]["routes"], json!([{"dst": "10.100.0.0/16"}]));
-        assert_eq!(b["ipam"]["type"], "host-local");
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! slices in step, and leaves the slice in a lease file ([`lease::HostLease`]). This plugin
 //! does what flannel's CNI plugin does with `subnet.env`: it reads that file and hands the
 //! attachment to the `bridge` plugin (in-process) with addresses from the slice, the bridge and
-//! MTU the agent chose, and no masquerade of its own; the network's firewall (masquerade of
-//! traffic leaving the overlay, isolation from every other network) covers the whole subnet.
+//! MTU the agent chose, and no masquerade of its own: the agent keeps the network's firewall
+//! (masquerade of traffic leaving the overlay, isolation from every other network) for the
+//! whole subnet, whether or not this host runs any of its containers — otherwise a host
+//! without one would not know the subnet, and would masquerade another overlay's containers
+//! into it.
 //!
 //! ADD on a host that has not joined the network fails with "try again later" (code 11): the
 //! agent may be starting. DEL works without the lease (the bridge's DEL needs no bridge), so a
@@ -14,12 +17,9 @@
 pub mod config;
 pub mod lease;
 
-use ipnetwork::IpNetwork;
 use serde_json::{Value, json};
 
 use crate::cni::{Attachment, CniError, CniRequest, CniResult, Plugin, PluginConfig};
-use crate::firewall::{Firewall, NetworkRules, NftFirewall};
-use crate::plugins::attachments::{self, StoredAttachments};
 use crate::plugins::bridge::BridgePlugin;
 
 pub use config::OverlayConfig;
@@ -66,28 +66,10 @@ fn lease_for_del(req: &CniRequest, cfg: &OverlayConfig) -> HostLease {
         subnet,
         slice: subnet,
         vni: 1,
-        bridge: String::new(),
+        // Any valid name: DEL never touches the bridge.
+        bridge: "bov-gone".into(),
         mtu: 1500,
     }
-}
-
-/// The firewall of the whole overlay subnet: masquerade unless internal, isolation from
-/// every other network. Set up at every ADD (cheap when in place): the bridge's DEL removes
-/// the firewall of a network left without attachments.
-fn ensure_firewall<F: Firewall>(
-    fw: &F,
-    bridge_req: &CniRequest,
-    cfg: &OverlayConfig,
-    lease: &HostLease,
-) -> Result<(), CniError> {
-    let rules = NetworkRules {
-        name: bridge_req.config.net.name.clone(),
-        subnets: vec![IpNetwork::V4(lease.subnet)],
-        masquerade: !cfg.internal,
-        internal: cfg.internal,
-        ipam_dir: attachments::ipam_dir(&bridge_req.config),
-    };
-    Ok(fw.ensure_network(&rules, &StoredAttachments)?)
 }
 
 impl Plugin for OverlayPlugin {
@@ -100,8 +82,7 @@ impl Plugin for OverlayPlugin {
                 cfg.state_dir.display()
             ),
         })?;
-        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &cfg, &lease))?;
-        ensure_firewall(&NftFirewall::new(), &breq, &cfg, &lease)?;
+        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &lease))?;
         BridgePlugin.add(&breq, att)
     }
 
@@ -117,7 +98,7 @@ impl Plugin for OverlayPlugin {
                 lease_for_del(req, &cfg)
             }
         };
-        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &cfg, &lease))?;
+        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &lease))?;
         BridgePlugin.del(&breq, att)
     }
 
@@ -129,14 +110,14 @@ impl Plugin for OverlayPlugin {
                 req.config.net.name
             ),
         })?;
-        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &cfg, &lease))?;
+        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &lease))?;
         BridgePlugin.check(&breq, att)
     }
 
     fn gc(&self, req: &CniRequest, valid: &[crate::cni::ValidAttachment]) -> Result<(), CniError> {
         let cfg = OverlayConfig::parse(&req.config)?;
         let lease = lease_of(req, &cfg)?.unwrap_or_else(|| lease_for_del(req, &cfg));
-        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &cfg, &lease))?;
+        let breq = bridge_request(req, &config::bridge_config(&req.config.raw, &lease))?;
         BridgePlugin.gc(&breq, valid)
     }
 
