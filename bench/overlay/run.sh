@@ -91,7 +91,9 @@ add_host() { # N: a host namespace on the switch, with its berth roots
 }
 start_agent() { # N [HOSTNAME]
     local n=$1 name=${2:-h$1}
-    berth_on "$n" --log-level info node join --store "$STORE" --underlay-ip "$(uip "$n")" \
+    # Not through berth_on: $! must be the agent itself (nsenter execs it), so kill stops it.
+    BERTH_ROOT=$WORK/h$n/root BERTH_RUN=$WORK/h$n/run nsenter --net=/run/netns/"$(hns "$n")" \
+        "$BIN/berth" --log-level info node join --store "$STORE" --underlay-ip "$(uip "$n")" \
         --name "$name" --ttl 5 2>>"$WORK/agent$n.log" &
     AGENT[$n]=$!
 }
@@ -133,7 +135,8 @@ attach() { # N NAME -> prints its address
 C1=$(attach 1 c1)
 C2=$(attach 2 c2)
 C3=$(attach 3 c3)
-MTU=$(in_ctr 1 c1 cat /sys/class/net/eth0/mtu)
+# (not /sys/class/net: nsenter --net keeps the host's sysfs mount)
+MTU=$(in_ctr 1 c1 ip -o link show dev eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 
 iperf_bps() { # CLIENT-CMD-PREFIX... SERVER-IP
     "$@" -t "$SECS" -J | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
@@ -144,12 +147,18 @@ ping_us() { # CMD-PREFIX... IP: median per-packet RTT in microseconds
 in_ctr 2 c2 iperf3 -s -D --pidfile "$WORK/iperf-ctr.pid"
 nsenter --net=/run/netns/"$(hns 2)" iperf3 -s -D --pidfile "$WORK/iperf-host.pid"
 sleep 0.3
-: >"$WORK/tput.ov"; : >"$WORK/tput.ul"; : >"$WORK/lat.ov"; : >"$WORK/lat.ul"
+: >"$WORK/tput.ov"; : >"$WORK/tput.ul"; : >"$WORK/lat.ov"; : >"$WORK/lat.ul"; : >"$WORK/tput.vx"; : >"$WORK/lat.vx"
+slice_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slice"].split("/")[0].rsplit(".", 1)[0])' "$WORK/h$1/run/overlay/ov.json"; }
+# Host 2's gateway on its bridge: host to host through the VXLAN device only (no container
+# veth or bridge on either side), to tell the tunnel's cost from the containers'.
+GW2=$(slice_of 2).1
 for r in $(seq 1 "$ROUNDS"); do
     iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$(uip 2)" >>"$WORK/tput.ul"
     iperf_bps nsenter --net="$WORK/h1/run/netns/c1" iperf3 -c "$C2" >>"$WORK/tput.ov"
-    ping_us nsenter --net=/run/netns/"$(hns 1)" ping -c 50 -i 0.02 "$(uip 2)" >>"$WORK/lat.ul"
-    ping_us nsenter --net="$WORK/h1/run/netns/c1" ping -c 50 -i 0.02 "$C2" >>"$WORK/lat.ov"
+    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$GW2" >>"$WORK/tput.vx"
+    ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$GW2" >>"$WORK/lat.vx"
+    ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$(uip 2)" >>"$WORK/lat.ul"
+    ping_us nsenter --net="$WORK/h1/run/netns/c1" busybox ping -c 50 -i 0.02 "$C2" >>"$WORK/lat.ov"
 done
 
 # 3. run -d on host 1 until reachable from host 3.
@@ -162,10 +171,11 @@ tar -C "$ROOTFS" -cf "$WORK/bb.tar" .
 berth_on 1 import "$WORK/bb.tar" bb >/dev/null
 : >"$WORK/reach.start"; : >"$WORK/reach.ret"
 for r in $(seq 1 "$ROUNDS"); do
+    # A static address, so nothing but the ping loop runs between run -d and reachable.
+    ipa=$(slice_of 1).$((100 + r))
     t0=$(now_us)
-    id=$(berth_on 1 run -d --network ov bb httpd -f -p 80 -h /www)
+    id=$(berth_on 1 run -d --network ov --ip "$ipa" bb httpd -f -p 80 -h /www)
     t1=$(now_us)
-    ipa=$(berth_on 1 inspect "$id" | python3 -c 'import json,sys; n=json.load(sys.stdin)[0]["NetworkSettings"]["Networks"]; print(list(n.values())[0]["IpAddresses"][0].split("/")[0])')
     until in_ctr 3 c3 busybox ping -c 1 -W 1 "$ipa" >/dev/null 2>&1; do :; done
     t2=$(now_us)
     echo $(((t2 - t0) / 1000)) >>"$WORK/reach.start"
@@ -219,14 +229,14 @@ probe_phase "$HOSTS hosts, $((CTRS + 3)) containers"
 in_ctr 1 c1 busybox ping -c 1 -W 2 "$(attach "$HOSTS" last)" >/dev/null && LAST=reachable || LAST=unreachable
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
-TU=$(median <"$WORK/tput.ul"); TO=$(median <"$WORK/tput.ov")
-LU=$(median <"$WORK/lat.ul"); LO=$(median <"$WORK/lat.ov")
+TU=$(median <"$WORK/tput.ul"); TO=$(median <"$WORK/tput.ov"); TV=$(median <"$WORK/tput.vx")
+LU=$(median <"$WORK/lat.ul"); LO=$(median <"$WORK/lat.ov"); LV=$(median <"$WORK/lat.vx")
 echo "# bench/overlay: $(date -u +%Y-%m-%d), $(nproc) CPUs, $ROUNDS rounds, iperf3 -t $SECS, overlay MTU $MTU"
 echo
-echo "| | underlay | overlay | overlay/underlay |"
-echo "|---|---|---|---|"
-echo "| TCP throughput, Mbit/s | $((${TU%.*} / 1000000)) | $((${TO%.*} / 1000000)) | $(ratio "$TO" "$TU")x |"
-echo "| ping RTT, median µs | $LU | $LO | +$(python3 -c "print(int(float('$LO') - float('$LU')))") µs |"
+echo "| | underlay, host to host | overlay, container to container | overlay/underlay | overlay, host to host (tunnel only) | tunnel/underlay |"
+echo "|---|---|---|---|---|---|"
+echo "| TCP throughput, Mbit/s | $((${TU%.*} / 1000000)) | $((${TO%.*} / 1000000)) | $(ratio "$TO" "$TU")x | $((${TV%.*} / 1000000)) | $(ratio "$TV" "$TU")x |"
+echo "| ping RTT, median µs | $LU | $LO | +$(python3 -c "print(int(float('$LO') - float('$LU')))") µs | $LV | +$(python3 -c "print(int(float('$LV') - float('$LU')))") µs |"
 echo
 echo "run -d on host 1 to reachable from host 3: median $(median <"$WORK/reach.start") ms from the start of run -d, $(median <"$WORK/reach.ret") ms after it returned"
 echo

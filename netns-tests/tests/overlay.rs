@@ -545,8 +545,9 @@ fn the_overlay_plugin_speaks_cni_on_this_hosts_slice() {
     let result = add.run(&host, &conf).ok();
     assert_eq!(result["ips"][0]["address"], "10.120.5.2/24", "{result}");
     assert_eq!(result["ips"][0]["gateway"], "10.120.5.1");
-    let mtu = ctr.run_ok("cat", &["/sys/class/net/eth0/mtu"]);
-    assert_eq!(mtu.trim(), "1400");
+    // (ip, not /sys/class/net: entering only the netns keeps the host's sysfs)
+    let link = ctr.run_ok("ip", &["-o", "link", "show", "dev", "eth0"]);
+    assert!(link.contains(" mtu 1400 "), "{link}");
     let routes = ctr.run_ok("ip", &["route"]);
     assert!(routes.contains("default via 10.120.5.1"), "{routes}");
     let br = host.run_ok("ip", &["-br", "addr", "show", "bov-77"]);
