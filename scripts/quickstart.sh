@@ -16,6 +16,11 @@ if ! command -v busybox >/dev/null || ! command -v nsenter >/dev/null || ! comma
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 busybox-static util-linux >/dev/null
 fi
+# protoc: the etcd client (overlay networks) compiles etcd's protos at build time.
+if ! command -v protoc >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
+fi
 if ! command -v nft >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
