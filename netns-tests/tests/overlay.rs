@@ -136,6 +136,24 @@ fn serve(b: &Berth, name: &str, extra: &[&str]) {
     b.ok(&args);
 }
 
+/// A switch, an etcd member in its own namespace on it (client port `port`), and `n` hosts
+/// plugged in, each a berth with the busybox image.
+fn cluster(prefix: &str, n: usize, port: u16) -> (Underlay, TestNetns, Etcd, Vec<Berth>) {
+    let sw = Underlay::new(&format!("{prefix}sw"));
+    let etcd_ns = TestNetns::new(&format!("{prefix}etcd"));
+    sw.plug(&etcd_ns, "eth0", format!("{ETCD_IP}/24").parse().unwrap());
+    let etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), port);
+    let hosts = (1..=n)
+        .map(|i| {
+            let b = Berth::with_busybox(&format!("{prefix}h{i}"));
+            let addr = format!("{}/24", underlay_ip(i)).parse().unwrap();
+            sw.plug(&b.host, "ul0", addr);
+            b
+        })
+        .collect();
+    (sw, etcd_ns, etcd, hosts)
+}
+
 fn fetch(b: &Berth, ip: &str) -> String {
     let out = b.run(&[
         "run",
@@ -166,10 +184,7 @@ fn exec_ping(b: &Berth, from: &str, ip: &str) -> bool {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn containers_on_three_hosts_share_one_overlay_network() {
-    let sw = Underlay::new("ovsw");
-    let etcd_ns = TestNetns::new("ovetcd");
-    sw.plug(&etcd_ns, "eth0", format!("{ETCD_IP}/24").parse().unwrap());
-    let mut etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), 23800);
+    let (sw, etcd_ns, mut etcd, hosts) = cluster("ov", 3, 23800);
     let store = etcd.url();
     let outside = TestNetns::new("ovout");
     sw.plug(
@@ -177,18 +192,6 @@ fn containers_on_three_hosts_share_one_overlay_network() {
         "eth0",
         format!("{OUTSIDE_IP}/24").parse().unwrap(),
     );
-
-    let hosts: Vec<Berth> = (1..=3)
-        .map(|n| {
-            let b = Berth::with_busybox(&format!("ovh{n}"));
-            sw.plug(
-                &b.host,
-                "ul0",
-                format!("{}/24", underlay_ip(n)).parse().unwrap(),
-            );
-            b
-        })
-        .collect();
     let _cleanups: Vec<Cleanup> = hosts.iter().map(Cleanup).collect();
 
     // Created once, on host 1; the others learn it from the store.
@@ -407,22 +410,8 @@ fn run_on(b: &Berth, name: &str, net: &str) -> String {
 #[test]
 #[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
 fn overlay_networks_are_isolated_and_hostile_entries_are_never_programmed() {
-    let sw = Underlay::new("ovisw");
-    let etcd_ns = TestNetns::new("ovietcd");
-    sw.plug(&etcd_ns, "eth0", format!("{ETCD_IP}/24").parse().unwrap());
-    let etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), 23810);
+    let (_sw, etcd_ns, etcd, hosts) = cluster("ovi", 2, 23810);
     let store = etcd.url();
-    let hosts: Vec<Berth> = (1..=2)
-        .map(|n| {
-            let b = Berth::with_busybox(&format!("ovi{n}"));
-            sw.plug(
-                &b.host,
-                "ul0",
-                format!("{}/24", underlay_ip(n)).parse().unwrap(),
-            );
-            b
-        })
-        .collect();
     let _cleanups: Vec<Cleanup> = hosts.iter().map(Cleanup).collect();
     for (net, subnet, vni) in [
         ("ova", "10.110.0.0/16", "5001"),
