@@ -3,7 +3,11 @@
 # hosts' underlay without overlay, in one run:
 #   1. TCP throughput between two "containers" on hosts 1 and 2 (iperf3 -t SECS), vs host 1
 #      to host 2 over the underlay;
-#   2. round-trip latency (ping, per-packet median), same pairs;
+#   1b. the same with the underlay shaped to a LINK link (tbf on the switch's ports to hosts 1
+#      and 2), as a real NIC limits it: on bare veth nothing but the CPU does;
+#   2. round-trip latency, same pairs: TCP ping-pong back to back (sockperf --full-rtt, median
+#      of each run), and ping 20 ms apart (busybox, per-packet median; on a VM this is mostly
+#      idle CPUs waking up, on every hop);
 #   3. the time from `berth run -d` on host 1 to its container answering a ping from a
 #      container on host 3;
 #   4. scale: the node agent's work per change (kernel writes, microseconds, from host 1's
@@ -14,21 +18,22 @@
 # namespaces attached through the overlay CNI plugin (`berth net attach`), in 3 a real
 # `berth run` container. Medians of ROUNDS rounds, underlay and overlay alternating. All of it
 # is removed at the end; the machine's own network is not touched.
-# Needs root, iperf3, etcd-server, busybox-static, python3 (installed here if missing).
+# Needs root, iperf3, sockperf, etcd-server, busybox-static, python3 (installed here if missing).
 # Usage: sudo bench/overlay/run.sh [ROUNDS] [SECS]   (default 5 rounds of 5 s; HOSTS=20,
-# CTRS=1000; BENCH_NO_BUILD=1 uses target/release and target/plugins as they are)
+# CTRS=1000, LINK=10gbit; BENCH_NO_BUILD=1 uses target/release and target/plugins as they are)
 set -euo pipefail
 ROUNDS=${1:-5}
 SECS=${2:-5}
 HOSTS=${HOSTS:-20}
 CTRS=${CTRS:-1000}
+LINK=${LINK:-10gbit}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root" >&2; exit 1; }
-if ! command -v iperf3 >/dev/null || ! command -v etcd >/dev/null; then
+if ! command -v iperf3 >/dev/null || ! command -v sockperf >/dev/null || ! command -v etcd >/dev/null; then
     apt-get update -qq
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 etcd-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 sockperf etcd-server >/dev/null
     rm -f /usr/sbin/policy-rc.d
 fi
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -62,6 +67,7 @@ cleanup() {
     for pid in "${AGENT[@]}"; do kill "$pid" 2>/dev/null; done
     [ -n "${ETCD_PID:-}" ] && kill "$ETCD_PID" 2>/dev/null
     pkill -f "iperf3 -s -D --pidfile $WORK" 2>/dev/null
+    [ -n "${SOCKPERF_PIDS:-}" ] && kill $SOCKPERF_PIDS 2>/dev/null
     for d in "$WORK"/h*; do
         n=${d##*/h}
         for c in $(berth_on "$n" ps -aq 2>/dev/null); do berth_on "$n" rm -f "$c" >/dev/null 2>&1; done
@@ -144,10 +150,17 @@ iperf_bps() { # CLIENT-CMD-PREFIX... SERVER-IP
 ping_us() { # CMD-PREFIX... IP: median per-packet RTT in microseconds
     "$@" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | awk '{print int($1 * 1000)}' | median
 }
+rtt_us() { # CMD-PREFIX... -> median round trip of a TCP ping-pong, microseconds
+    "$@" --tcp -p 11111 -t "$SECS" --full-rtt 2>&1 | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p'
+}
 in_ctr 2 c2 iperf3 -s -D --pidfile "$WORK/iperf-ctr.pid"
 nsenter --net=/run/netns/"$(hns 2)" iperf3 -s -D --pidfile "$WORK/iperf-host.pid"
+in_ctr 2 c2 sockperf server --tcp -i 0.0.0.0 -p 11111 >/dev/null 2>&1 &
+SOCKPERF_PIDS=$!
+nsenter --net=/run/netns/"$(hns 2)" sockperf server --tcp -i 0.0.0.0 -p 11111 >/dev/null 2>&1 &
+SOCKPERF_PIDS="$SOCKPERF_PIDS $!"
 sleep 0.3
-: >"$WORK/tput.ov"; : >"$WORK/tput.ul"; : >"$WORK/lat.ov"; : >"$WORK/lat.ul"; : >"$WORK/tput.vx"; : >"$WORK/lat.vx"
+for f in tput.ul tput.ov tput.vx lat.ul lat.ov lat.vx rtt.ul rtt.ov rtt.vx link.ul link.ov link.vx; do : >"$WORK/$f"; done
 slice_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slice"].split("/")[0].rsplit(".", 1)[0])' "$WORK/h$1/run/overlay/ov.json"; }
 # Host 2's gateway on its bridge: host to host through the VXLAN device only (no container
 # veth or bridge on either side), to tell the tunnel's cost from the containers'.
@@ -159,7 +172,19 @@ for r in $(seq 1 "$ROUNDS"); do
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$GW2" >>"$WORK/lat.vx"
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$(uip 2)" >>"$WORK/lat.ul"
     ping_us nsenter --net="$WORK/h1/run/netns/c1" busybox ping -c 50 -i 0.02 "$C2" >>"$WORK/lat.ov"
+    rtt_us nsenter --net=/run/netns/"$(hns 1)" sockperf ping-pong -i "$(uip 2)" >>"$WORK/rtt.ul"
+    rtt_us nsenter --net="$WORK/h1/run/netns/c1" sockperf ping-pong -i "$C2" >>"$WORK/rtt.ov"
+    rtt_us nsenter --net=/run/netns/"$(hns 1)" sockperf ping-pong -i "$GW2" >>"$WORK/rtt.vx"
 done
+# 1b. The underlay shaped to LINK both ways between hosts 1 and 2 (p1, p2: their switch ports).
+for port in p1 p2; do ip -n "$SW" link show "$port" >/dev/null; done
+for port in p1 p2; do tc -n "$SW" qdisc add dev "$port" root tbf rate "$LINK" burst 1mb latency 5ms; done
+for r in $(seq 1 "$ROUNDS"); do
+    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$(uip 2)" >>"$WORK/link.ul"
+    iperf_bps nsenter --net="$WORK/h1/run/netns/c1" iperf3 -c "$C2" >>"$WORK/link.ov"
+    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$GW2" >>"$WORK/link.vx"
+done
+for port in p1 p2; do tc -n "$SW" qdisc del dev "$port" root; done
 
 # 3. run -d on host 1 until reachable from host 3.
 ROOTFS=$WORK/rootfs
@@ -231,12 +256,17 @@ in_ctr 1 c1 busybox ping -c 1 -W 2 "$(attach "$HOSTS" last)" >/dev/null && LAST=
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
 TU=$(median <"$WORK/tput.ul"); TO=$(median <"$WORK/tput.ov"); TV=$(median <"$WORK/tput.vx")
 LU=$(median <"$WORK/lat.ul"); LO=$(median <"$WORK/lat.ov"); LV=$(median <"$WORK/lat.vx")
+RU=$(median <"$WORK/rtt.ul"); RO=$(median <"$WORK/rtt.ov"); RV=$(median <"$WORK/rtt.vx")
+KU=$(median <"$WORK/link.ul"); KO=$(median <"$WORK/link.ov"); KV=$(median <"$WORK/link.vx")
+plus() { python3 -c "import sys; print(f'+{float(sys.argv[1]) - float(sys.argv[2]):.1f} µs')" "$1" "$2"; }
 echo "# bench/overlay: $(date -u +%Y-%m-%d), $(nproc) CPUs, $ROUNDS rounds, iperf3 -t $SECS, overlay MTU $MTU"
 echo
 echo "| | underlay, host to host | overlay, container to container | overlay/underlay | overlay, host to host (tunnel only) | tunnel/underlay |"
 echo "|---|---|---|---|---|---|"
-echo "| TCP throughput, Mbit/s | $((${TU%.*} / 1000000)) | $((${TO%.*} / 1000000)) | $(ratio "$TO" "$TU")x | $((${TV%.*} / 1000000)) | $(ratio "$TV" "$TU")x |"
-echo "| ping RTT, median µs | $LU | $LO | +$(python3 -c "print(int(float('$LO') - float('$LU')))") µs | $LV | +$(python3 -c "print(int(float('$LV') - float('$LU')))") µs |"
+echo "| TCP throughput, bare veth, Mbit/s | $((${TU%.*} / 1000000)) | $((${TO%.*} / 1000000)) | $(ratio "$TO" "$TU")x | $((${TV%.*} / 1000000)) | $(ratio "$TV" "$TU")x |"
+echo "| TCP throughput, $LINK link, Mbit/s | $((${KU%.*} / 1000000)) | $((${KO%.*} / 1000000)) | $(ratio "$KO" "$KU")x | $((${KV%.*} / 1000000)) | $(ratio "$KV" "$KU")x |"
+echo "| TCP ping-pong RTT, median µs | $RU | $RO | $(plus "$RO" "$RU") | $RV | $(plus "$RV" "$RU") |"
+echo "| ping 20 ms apart, median µs | $LU | $LO | $(plus "$LO" "$LU") | $LV | $(plus "$LV" "$LU") |"
 echo
 echo "run -d on host 1 to reachable from host 3: median $(median <"$WORK/reach.start") ms from the start of run -d, $(median <"$WORK/reach.ret") ms after it returned"
 echo
