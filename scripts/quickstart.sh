@@ -12,18 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "quickstart: run as root (sudo scripts/quickstart.sh)" >&2; exit 1; }
 
-if ! command -v busybox >/dev/null || ! command -v nsenter >/dev/null || ! command -v ip >/dev/null; then
+# What the build and the demo need, as (command or library, Debian package): protoc because the
+# etcd client (overlay networks) compiles etcd's protos, libseccomp for berth-runtime's filters.
+missing=()
+for pair in busybox:busybox-static nsenter:util-linux ip:iproute2 nft:nftables \
+    protoc:protobuf-compiler pkg-config:pkg-config; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
+dpkg -s libseccomp-dev >/dev/null 2>&1 || missing+=(libseccomp-dev)
+if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 busybox-static util-linux >/dev/null
-fi
-# protoc: the etcd client (overlay networks) compiles etcd's protos at build time.
-if ! command -v protoc >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
-fi
-if ! command -v nft >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 cargo build --release --workspace --bins
 

@@ -165,10 +165,13 @@ slice_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sl
 # Host 2's gateway on its bridge: host to host through the VXLAN device only (no container
 # veth or bridge on either side), to tell the tunnel's cost from the containers'.
 GW2=$(slice_of 2).1
+tput_round() { # KIND: one iperf3 run each underlay, container to container, tunnel only
+    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$(uip 2)" >>"$WORK/$1.ul"
+    iperf_bps nsenter --net="$WORK/h1/run/netns/c1" iperf3 -c "$C2" >>"$WORK/$1.ov"
+    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$GW2" >>"$WORK/$1.vx"
+}
 for r in $(seq 1 "$ROUNDS"); do
-    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$(uip 2)" >>"$WORK/tput.ul"
-    iperf_bps nsenter --net="$WORK/h1/run/netns/c1" iperf3 -c "$C2" >>"$WORK/tput.ov"
-    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$GW2" >>"$WORK/tput.vx"
+    tput_round tput
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$GW2" >>"$WORK/lat.vx"
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$(uip 2)" >>"$WORK/lat.ul"
     ping_us nsenter --net="$WORK/h1/run/netns/c1" busybox ping -c 50 -i 0.02 "$C2" >>"$WORK/lat.ov"
@@ -177,12 +180,9 @@ for r in $(seq 1 "$ROUNDS"); do
     rtt_us nsenter --net=/run/netns/"$(hns 1)" sockperf ping-pong -i "$GW2" >>"$WORK/rtt.vx"
 done
 # 1b. The underlay shaped to LINK both ways between hosts 1 and 2 (p1, p2: their switch ports).
-for port in p1 p2; do ip -n "$SW" link show "$port" >/dev/null; done
 for port in p1 p2; do tc -n "$SW" qdisc add dev "$port" root tbf rate "$LINK" burst 1mb latency 5ms; done
 for r in $(seq 1 "$ROUNDS"); do
-    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$(uip 2)" >>"$WORK/link.ul"
-    iperf_bps nsenter --net="$WORK/h1/run/netns/c1" iperf3 -c "$C2" >>"$WORK/link.ov"
-    iperf_bps nsenter --net=/run/netns/"$(hns 1)" iperf3 -c "$GW2" >>"$WORK/link.vx"
+    tput_round link
 done
 for port in p1 p2; do tc -n "$SW" qdisc del dev "$port" root; done
 
