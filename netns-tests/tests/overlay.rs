@@ -1,7 +1,9 @@
 //! Root tests of overlay networks across three "hosts": each host is a throwaway namespace
 //! with its own berth (roots in temp dirs) and its own node agent (`berth node join`), all
 //! plugged into one switch namespace (the underlay) together with an etcd member in its own
-//! namespace and an "outside" peer. The machine's own network is never touched.
+//! namespace and an "outside" peer. The machine's own network is never touched. Each host's
+//! resolv.conf (as berth sees it) names no server, so names berth does not know fail at once
+//! and no query leaves the test's world.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[path = "containers/mod.rs"]
@@ -145,7 +147,10 @@ fn cluster(prefix: &str, n: usize, port: u16) -> (Underlay, TestNetns, Etcd, Vec
     let etcd = Etcd::start_at(&etcd_ns, ETCD_IP.parse().unwrap(), port);
     let hosts = (1..=n)
         .map(|i| {
-            let b = Berth::with_busybox(&format!("{prefix}h{i}"));
+            let mut b = Berth::with_busybox(&format!("{prefix}h{i}"));
+            let resolv = b.root.path().join("host-resolv.conf");
+            std::fs::write(&resolv, "# no upstream server\n").unwrap();
+            b.resolv_conf = Some(resolv);
             let addr = format!("{}/24", underlay_ip(i)).parse().unwrap();
             sw.plug(&b.host, "ul0", addr);
             b
@@ -173,6 +178,43 @@ fn fetch(b: &Berth, ip: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// What `nslookup NAME` in container `from` prints, if it resolves.
+fn lookup(b: &Berth, from: &str, name: &str) -> Option<String> {
+    let out = b.run(&["exec", from, "nslookup", name]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The first "Address" is the server's; a resolved name adds its own.
+    (out.status.success() && text.matches("Address").count() > 1).then_some(text)
+}
+
+/// Waits (up to `secs`) until container `from` on host `b` resolves `name` (`want`) or no
+/// longer does; returns the last answer.
+fn wait_lookup(
+    b: &Berth,
+    from: &str,
+    name: &str,
+    want: bool,
+    secs: u64,
+    agents: &[&Agent],
+) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = lookup(b, from, name);
+        if got.is_some() == want {
+            return got;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = agents.iter().map(|a| a.log()).collect();
+            panic!(
+                "{from} on {} still {} {name}: {got:?}\n{}",
+                b.host.name(),
+                if want { "does not resolve" } else { "resolves" },
+                logs.join("\n----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn exec_ping(b: &Berth, from: &str, ip: &str) -> bool {
@@ -255,8 +297,8 @@ fn containers_on_three_hosts_share_one_overlay_network() {
 
     // A web server on every host, and containers on the others reaching it by address.
     let mut ips = Vec::new();
-    for b in &hosts {
-        serve(b, "web", &[]);
+    for (i, b) in hosts.iter().enumerate() {
+        serve(b, "web", &["--network-alias", &format!("web{}", i + 1)]);
         ips.push(ip_of(b, "web"));
     }
     let slices: std::collections::BTreeSet<String> = ips
@@ -271,6 +313,36 @@ fn containers_on_three_hosts_share_one_overlay_network() {
             }
         }
     }
+    // And by name: each host's DNS server answers for the other hosts' containers.
+    for (i, b) in hosts.iter().enumerate() {
+        for (j, ip) in ips.iter().enumerate() {
+            if i != j {
+                let name = format!("web{}", j + 1);
+                let all: Vec<&Agent> = agents.iter().collect();
+                let answer = wait_lookup(b, "web", &name, true, 20, &all).unwrap();
+                assert!(
+                    answer.contains(ip.as_str()),
+                    "{name} from host {}: {answer}",
+                    i + 1
+                );
+                assert_eq!(
+                    fetch(b, &name),
+                    "served by berth\n",
+                    "host {} -> {name}",
+                    i + 1
+                );
+            }
+        }
+    }
+    // A container started on host 2 is found from host 1, and forgotten once it is removed.
+    serve(&hosts[1], "late", &[]);
+    let late = ip_of(&hosts[1], "late");
+    let all: Vec<&Agent> = agents.iter().collect();
+    let answer = wait_lookup(&hosts[0], "web", "late", true, 20, &all).unwrap();
+    assert!(answer.contains(late.as_str()), "{answer}");
+    hosts[1].ok(&["rm", "-f", "late"]);
+    wait_lookup(&hosts[0], "web", "late", false, 20, &all);
+
     // The container MTU follows the VXLAN device.
     let mtu = hosts[0].ok(&["exec", "web", "cat", "/sys/class/net/eth0/mtu"]);
     assert_eq!(mtu.trim(), "1450");
@@ -331,12 +403,20 @@ fn containers_on_three_hosts_share_one_overlay_network() {
     }
     assert_eq!(fetch(&hosts[2], &ips[0]), "served by berth\n");
 
-    // Host 3 dies: its lease expires and the others drop its entries.
+    // Names survived the restarts and etcd's absence.
+    let all: Vec<&Agent> = agents.iter().collect();
+    wait_lookup(&hosts[0], "web", "web2", true, 20, &all);
+    wait_lookup(&hosts[1], "web", "web3", true, 20, &all);
+
+    // Host 3 dies: its lease expires and the others drop its entries and its names.
     agents[2].kill();
     for b in &hosts[..2] {
         wait_peers(b, 4242, 1, 20, &agents.iter().collect::<Vec<_>>());
     }
     assert_eq!(fetch(&hosts[0], &ips[1]), "served by berth\n");
+    let all: Vec<&Agent> = agents.iter().collect();
+    wait_lookup(&hosts[0], "web", "web3", false, 10, &all);
+    assert!(lookup(&hosts[0], "web", "web2").is_some());
 
     // Leaving: devices, lease files and store entries go.
     for b in &hosts {
@@ -355,6 +435,7 @@ fn containers_on_three_hosts_share_one_overlay_network() {
         let links = b.host.run_ok("ip", &["-o", "link", "show"]);
         assert!(!links.contains("bvx-4242"), "{links}");
         assert!(!b.run.path().join("overlay/ov.json").exists());
+        assert!(!b.run.path().join("overlay/ov.names.json").exists());
         let nft = b.host.run_ok("nft", &["list", "table", "inet", "berth"]);
         assert!(!nft.contains("10.100.0.0/16"), "{nft}");
     }
@@ -367,12 +448,13 @@ fn containers_on_three_hosts_share_one_overlay_network() {
                 let opts = berth_overlay::StoreOptions::from_url(&store).unwrap();
                 let mut s = berth_overlay::Store::connect(&opts).await.unwrap();
                 let net = s.network("ov").await.unwrap().unwrap();
-                s.peers(&net).await.unwrap()
+                let names = s.names_and_watch(&net).await.unwrap().0;
+                (s.peers(&net).await.unwrap(), names)
             })
             .unwrap()
         })
         .unwrap();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(left.0.is_empty() && left.1.is_empty(), "{left:?}");
 }
 
 fn wait_for_log(a: &Agent, needle: &str, secs: u64) {
@@ -455,6 +537,14 @@ fn overlay_networks_are_isolated_and_hostile_entries_are_never_programmed() {
         !exec_ping(&hosts[1], "a2", &b2),
         "ova reached ovb's container on its own host"
     );
+    // Names stay within their network too.
+    let answer = wait_lookup(&hosts[0], "a1", "a2", true, 20, &all).unwrap();
+    assert!(answer.contains(a2.as_str()), "{answer}");
+    assert_eq!(
+        lookup(&hosts[0], "a1", "b2"),
+        None,
+        "ovb's name reached ova"
+    );
 
     // Hostile entries: one stealing host 2's slice (its traffic would go to 192.168.77.9),
     // one that is not a record, one for a slice outside the network.
@@ -476,11 +566,23 @@ fn overlay_networks_are_isolated_and_hostile_entries_are_never_programmed() {
                 s.put_raw_host("ova", "junk", b"{not json").await.unwrap();
                 let outside = r#"{"host":"far","underlay_ip":"192.168.77.8","vtep_mac":"02:00:00:00:00:08","slice":"10.99.0.0/24"}"#;
                 s.put_raw_host("ova", "far", outside.as_bytes()).await.unwrap();
+                // A name of host 2 pointing into host 1's slice, and one that is not JSON.
+                let evil = format!(r#"{{"host":"h2","id":"e1","names":["evil"],"addrs":["{a1}"]}}"#);
+                s.put_raw_name("ova", "h2", "e1", evil.as_bytes()).await.unwrap();
+                s.put_raw_name("ova", "h2", "e2", b"[1,2").await.unwrap();
             })
             .unwrap()
         })
         .unwrap();
-    wait_for_log_count(&agents[0], "refused", 3, 10);
+    wait_for_log_count(&agents[0], "refused", 5, 10);
+    assert_eq!(
+        lookup(&hosts[0], "a1", "evil"),
+        None,
+        "a hostile name was answered"
+    );
+    let names =
+        std::fs::read_to_string(hosts[0].run.path().join("overlay/ova.names.json")).unwrap();
+    assert!(names.contains("a2") && !names.contains("evil"), "{names}");
     assert_eq!(
         entries(&hosts[0], 5001),
         entries_before,

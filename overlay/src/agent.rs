@@ -10,6 +10,11 @@
 //! that left meanwhile). A restarted agent does the same: its device and entries are kept and
 //! reconciled, never duplicated. The agent stopping does not leave: its entries expire with
 //! its lease, unless it comes back in time; [`leave`] leaves at once.
+//!
+//! Names go along ([`crate::name_sync`]): a session publishes this host's containers under its
+//! lease, again whenever berth pokes the agent's socket (`<stateDir>/names.sock`, after every
+//! start, stop, connect, disconnect or rename) and at every renewal, and keeps the file of the
+//! other hosts' containers that berth's DNS server answers from.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -18,9 +23,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use berth_core::netlink::{LinuxNetlink, NetlinkError};
-use berth_core::plugins::overlay::HostLease;
+use berth_core::plugins::overlay::{HostLease, PeerContainer, PeerNames, peer_names};
+use tokio::sync::watch;
 
 use crate::dataplane::{Dataplane, DataplaneError};
+use crate::name_sync::NameSync;
 use crate::names::{bridge_device, vtep_mac};
 use crate::peers::{Action, PeerSet};
 use crate::records::NetworkSpec;
@@ -88,6 +95,13 @@ pub trait Hooks {
     fn joined(&self, net: &NetworkSpec, lease: &HostLease);
     /// The network is gone from the store and the host left it.
     fn left(&self, net: &NetworkSpec);
+    /// This host's containers on `net`: their ids, names and addresses (`host` is filled in
+    /// by the agent). None by default.
+    fn local_names(&self, _net: &NetworkSpec) -> Vec<PeerContainer> {
+        Vec::new()
+    }
+    /// The names file of `net` (the other hosts' containers) was rewritten.
+    fn names_changed(&self, _net: &NetworkSpec) {}
 }
 
 /// Runs the agent until the process is stopped. Fails at once only when the underlay address
@@ -96,6 +110,8 @@ pub async fn run(opts: AgentOptions, hooks: Rc<dyn Hooks>) -> Result<(), AgentEr
     let opts = Rc::new(opts);
     crate::dataplane::check_underlay(&LinuxNetlink::new()?, opts.underlay_ip)?;
     let mut running: HashMap<String, (NetworkSpec, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let (poke_tx, poke) = watch::channel(0u64);
+    let _pokes = tokio::task::spawn_local(listen_for_pokes(opts.state_dir.clone(), poke_tx));
     let mut store: Option<Store> = None;
     loop {
         match list_networks(&mut store, &opts).await {
@@ -118,6 +134,7 @@ pub async fn run(opts: AgentOptions, hooks: Rc<dyn Hooks>) -> Result<(), AgentEr
                             opts.clone(),
                             net.name.clone(),
                             hooks.clone(),
+                            poke.clone(),
                         ));
                         running.insert(net.name.clone(), (net.clone(), task));
                     }
@@ -159,10 +176,41 @@ async fn list_networks(
     }
 }
 
-/// Removes this host's device and lease file of `net`.
+/// Accepts pokes on `<dir>/names.sock`: each connection tells every session to publish its
+/// containers' names again. Without the socket, names are published at every renewal only.
+async fn listen_for_pokes(dir: PathBuf, poke: watch::Sender<u64>) {
+    let path = peer_names::notify_socket(&dir);
+    let listener = std::fs::create_dir_all(&dir)
+        .and_then(|()| match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .and_then(|()| tokio::net::UnixListener::bind(&path));
+    let listener = match listener {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "overlay agent: no names socket; names follow at each lease renewal");
+            // Kept, so the sessions' receivers wait instead of seeing a closed channel.
+            let _kept = poke;
+            return std::future::pending().await;
+        }
+    };
+    loop {
+        if listener.accept().await.is_ok() {
+            poke.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+/// Removes this host's device, lease and names files of `net`.
 fn teardown(opts: &AgentOptions, net: &NetworkSpec, hooks: &dyn Hooks) -> Result<(), AgentError> {
     Dataplane::remove(&LinuxNetlink::new()?, net)?;
     crate::firewall::remove(net)?;
+    PeerNames::remove(&opts.state_dir, &net.name).map_err(|source| AgentError::Io {
+        op: "remove",
+        path: PeerNames::path(&opts.state_dir, &net.name),
+        source,
+    })?;
     HostLease::remove(&opts.state_dir, &net.name).map_err(|source| AgentError::Io {
         op: "remove",
         path: HostLease::path(&opts.state_dir, &net.name),
@@ -172,7 +220,12 @@ fn teardown(opts: &AgentOptions, net: &NetworkSpec, hooks: &dyn Hooks) -> Result
     Ok(())
 }
 
-async fn network_loop(opts: Rc<AgentOptions>, name: String, hooks: Rc<dyn Hooks>) {
+async fn network_loop(
+    opts: Rc<AgentOptions>,
+    name: String,
+    hooks: Rc<dyn Hooks>,
+    mut poke: watch::Receiver<u64>,
+) {
     let nl = match LinuxNetlink::new() {
         Ok(nl) => nl,
         Err(e) => {
@@ -185,7 +238,7 @@ async fn network_loop(opts: Rc<AgentOptions>, name: String, hooks: Rc<dyn Hooks>
         .flatten()
         .map(|l| l.slice);
     loop {
-        match session(&opts, &name, &nl, &mut preferred, hooks.as_ref()).await {
+        match session(&opts, &name, &nl, &mut preferred, hooks.as_ref(), &mut poke).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(
                 network = %name,
@@ -204,6 +257,7 @@ async fn session(
     nl: &LinuxNetlink,
     preferred: &mut Option<ipnetwork::Ipv4Network>,
     hooks: &dyn Hooks,
+    poke: &mut watch::Receiver<u64>,
 ) -> Result<(), AgentError> {
     let mut store = Store::connect(&opts.store).await?;
     let Some(net) = store.network(name).await? else {
@@ -234,8 +288,20 @@ async fn session(
         })?;
     hooks.joined(&net, &host_lease);
     let (listed, mut watch) = store.peers_and_watch(&net).await?;
+    let (names, mut name_watch) = store.names_and_watch(&net).await?;
     let mut set = PeerSet::new(own.clone());
     let (added, removed) = dp.sync(&set.reset(listed))?;
+    let mut names = NameSync::new(&opts.host, own.slice, names);
+    let names_io = |source| AgentError::Io {
+        op: "write",
+        path: PeerNames::path(&opts.state_dir, &net.name),
+        source,
+    };
+    poke.mark_unchanged();
+    names.publish(&mut store, &net, lease, hooks).await?;
+    names
+        .refresh(&opts.state_dir, &net, &set, hooks)
+        .map_err(names_io)?;
     tracing::info!(
         network = %net.name,
         slice = %own.slice,
@@ -252,6 +318,26 @@ async fn session(
                 if !store.renew(lease).await? {
                     return Err(AgentError::LeaseLost);
                 }
+                names.publish(&mut store, &net, lease, hooks).await?;
+            }
+            _ = poke.changed() => {
+                let started = Instant::now();
+                let writes = names.publish(&mut store, &net, lease, hooks).await?;
+                tracing::debug!(
+                    network = %net.name,
+                    writes,
+                    micros = started.elapsed().as_micros() as u64,
+                    "overlay names published"
+                );
+            }
+            batch = name_watch.next() => {
+                let Some(changes) = batch? else {
+                    return Err(AgentError::WatchEnded);
+                };
+                for change in changes {
+                    names.apply(change);
+                }
+                names.refresh(&opts.state_dir, &net, &set, hooks).map_err(names_io)?;
             }
             batch = watch.next() => {
                 let Some(changes) = batch? else {
@@ -274,6 +360,7 @@ async fn session(
                         "overlay peer change applied"
                     );
                 }
+                names.refresh(&opts.state_dir, &net, &set, hooks).map_err(names_io)?;
             }
         }
     }

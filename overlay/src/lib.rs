@@ -11,15 +11,20 @@
 //! The node agent ([`agent`]) turns these records into kernel state on each host
 //! ([`dataplane`]: a VXLAN device, static FDB and neighbour entries, routes to the other
 //! hosts' slices), deciding per change what to program ([`peers`]); the `overlay` CNI plugin
-//! (in berth-core) attaches containers to this host's slice.
+//! (in berth-core) attaches containers to this host's slice. Containers' names travel through
+//! the store too ([`name_store`]), so berth's DNS server answers for the other hosts'
+//! containers ([`remote_names`], [`name_sync`]).
 
 pub mod agent;
 pub mod blocking;
 pub mod dataplane;
 pub mod firewall;
+pub mod name_store;
+pub mod name_sync;
 pub mod names;
 pub mod peers;
 pub mod records;
+pub mod remote_names;
 pub mod slices;
 pub mod store;
 

@@ -39,6 +39,11 @@ impl PeerSet {
         self.peers.values().cloned().collect()
     }
 
+    /// The accepted peer `host`.
+    pub fn get(&self, host: &str) -> Option<&HostEntry> {
+        self.peers.get(host)
+    }
+
     /// How many peers are accepted.
     pub fn len(&self) -> usize {
         self.peers.len()

@@ -3,7 +3,9 @@
 //!
 //! - `networks/NAME`: the network's [`NetworkSpec`], written once (`create_network`);
 //! - `NAME/hosts/HOST`: a joined host's [`HostEntry`], tied to the host's lease;
-//! - `NAME/slices/A.B.C.D-LEN`: the host id holding that slice, tied to the same lease.
+//! - `NAME/slices/A.B.C.D-LEN`: the host id holding that slice, tied to the same lease;
+//! - `NAME/names/HOST/ID`: a container's names and addresses ([`crate::name_store`]), tied
+//!   to the same lease.
 //!
 //! A host takes a slice with one transaction that creates both of its keys only if neither
 //! exists, so two hosts never hold one slice; a host that joins again keeps its slice. When the
@@ -128,6 +130,16 @@ impl Store {
             client,
             prefix: opts.prefix.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// The etcd client, for the other key families of this crate ([`crate::name_store`]).
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// The key prefix, without a trailing `/`.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     fn network_key(&self, name: &str) -> String {
@@ -325,7 +337,8 @@ impl Store {
         }
     }
 
-    /// Takes `host` out of `net` at once (its slice is free), without waiting for its lease.
+    /// Takes `host` out of `net` at once (its slice is free, its names gone), without waiting
+    /// for its lease.
     pub async fn leave(&mut self, net: &NetworkSpec, host: &str) -> Result<(), StoreError> {
         let host_key = self.host_key(&net.name, host);
         let r = self.client.get(host_key.clone(), None).await?;
@@ -342,7 +355,7 @@ impl Store {
             self.client.txn(txn).await?;
         }
         self.client.delete(host_key, None).await?;
-        Ok(())
+        self.forget_names(&net.name, host).await
     }
 
     /// Every joined host of `net` whose entry checks; the others are skipped with a warning

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use berth_core::plugins::overlay::HostLease;
+use berth_core::plugins::overlay::{HostLease, PeerContainer};
+use berth_engine::container::ContainerStore;
 use berth_overlay::{AgentOptions, Hooks, NetworkSpec};
 
 use super::NodeOpts;
@@ -27,7 +28,8 @@ pub struct Args {
     pub ttl: i64,
 }
 
-/// The agent's hooks: this host's definition of each network it joins.
+/// The agent's hooks: this host's definition of each network it joins, its containers' names
+/// and the DNS server that answers the other hosts'.
 struct LocalDefinitions {
     ctx: Ctx,
 }
@@ -52,6 +54,24 @@ impl Hooks for LocalDefinitions {
         let (store, inv) = (self.ctx.networks(), self.ctx.invoker());
         if let Err(e) = berth_engine::network::remove(&store, &inv, &net.name, false) {
             tracing::warn!(network = %net.name, error = %format!("{e:#}"), "keeping this host's definition of a removed overlay network");
+        }
+    }
+
+    fn local_names(&self, net: &NetworkSpec) -> Vec<PeerContainer> {
+        let containers = ContainerStore::new(&self.ctx.root, &self.ctx.run_root);
+        match containers.list() {
+            Ok(records) => berth_engine::dns::overlay::local_names(&records, &net.name),
+            Err(e) => {
+                tracing::warn!(network = %net.name, error = %e, "this host's container names are not published");
+                Vec::new()
+            }
+        }
+    }
+
+    fn names_changed(&self, net: &NetworkSpec) {
+        let dns = berth_engine::dns::DnsControl::new(&self.ctx.root, &self.ctx.run_root);
+        if let Err(e) = dns.sync(false) {
+            tracing::warn!(network = %net.name, error = %format!("{e:#}"), "the DNS server did not take the other hosts' names");
         }
     }
 }

@@ -187,7 +187,7 @@ pub fn connect(
     }
     eng.networks.emit(&net, "connect", Some(id));
     let served = crate::dns::table::serves(&net).is_some();
-    super::lifecycle::sync_dns(eng, attachment.is_some() && served);
+    super::lifecycle::sync_dns(eng, attachment.is_some() && served, [network]);
     Ok(attachment)
 }
 
@@ -256,7 +256,7 @@ pub fn disconnect(eng: &Engine<'_>, id: &str, network: &str, force: bool) -> any
     if let Ok(net) = eng.networks.get(network) {
         eng.networks.emit(&net, "disconnect", Some(id));
     }
-    super::lifecycle::sync_dns(eng, false);
+    super::lifecycle::sync_dns(eng, false, [network]);
     Ok(())
 }
 

@@ -169,16 +169,23 @@ pub fn prepare_start(
         return Err(e);
     }
     emit_network_events(eng, &rec.id, &attachments, "connect");
-    sync_dns(eng, !resolvers.is_empty());
+    sync_dns(
+        eng,
+        !resolvers.is_empty(),
+        attachments.iter().map(|(n, _)| n.as_str()),
+    );
     Ok(())
 }
 
-/// Tells the DNS server about changed attachments (starting it when `start`). A server that
-/// cannot be reached or started costs the container its names, not its start: warned only.
-pub fn sync_dns(eng: &Engine<'_>, start: bool) {
+/// Tells the DNS server about changed attachments on `networks` (starting it when `start`),
+/// and the node agent of each overlay network among them, which publishes the names to the
+/// other hosts. A server that cannot be reached or started costs the container its names, not
+/// its start: warned only.
+pub fn sync_dns<'a>(eng: &Engine<'_>, start: bool, networks: impl IntoIterator<Item = &'a str>) {
     if let Err(e) = eng.dns.sync(start) {
         tracing::warn!(error = %format!("{e:#}"), "container DNS");
     }
+    crate::dns::overlay::notify_agents(&eng.networks, networks);
 }
 
 /// Logs `connect` or `disconnect` of the container `id` for each of its attachments.
@@ -321,7 +328,7 @@ pub fn teardown(
         r.network_settings.networks.clear();
         r.network_settings.sandbox_key.clear();
     })?;
-    sync_dns(eng, false);
+    sync_dns(eng, false, attachments.iter().map(|(n, _)| n.as_str()));
     match first {
         Some(e) => Err(e),
         None => Ok(rec),

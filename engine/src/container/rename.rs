@@ -20,6 +20,10 @@ pub fn rename(
     super::files::rename_in_hosts(&dir, updated.hostname(), &rec.name, new)?;
     let old = format!("/{}", rec.name);
     events::emit(eng, &updated, "rename", &[("oldName", &old)]);
-    super::lifecycle::sync_dns(eng, false);
+    super::lifecycle::sync_dns(
+        eng,
+        false,
+        updated.network_settings.networks.keys().map(String::as_str),
+    );
     Ok(updated)
 }

@@ -16,8 +16,12 @@
 //! waits for the answer, so a name resolves as soon as `run` returns. The server starts with
 //! the first attached container, stops when the last one goes, and a supervisor restarts it
 //! if it is killed.
+//!
+//! Overlay networks are served too, on this host's slice gateway; the names of the other
+//! hosts' containers come from the node agent ([`overlay`]).
 
 mod control;
+pub mod overlay;
 pub mod table;
 
 pub use control::{DnsControl, lock};

@@ -2,10 +2,15 @@
 //! have containers attached (their gateways and bridges), and for each attached container its
 //! names (name, short id, `--network-alias` aliases, also as `NAME.NETWORK`), its addresses on
 //! each network and its `--dns` servers. [`Table::build`] reads the container records and the
-//! network definitions; a server killed and restarted builds the same table again.
+//! network definitions; a server killed and restarted builds the same table again. On an
+//! overlay network it also answers for the other hosts' containers, from the names file the
+//! node agent keeps ([`berth_core::plugins::overlay::PeerNames`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use berth_core::plugins::overlay::{HostLease, PeerContainer, PeerNames};
 
 use crate::container::record::ContainerRecord;
 use crate::network::{DEFAULT_NETWORK, Driver, Network};
@@ -24,21 +29,56 @@ pub struct DnsNetwork {
     pub gateways: Vec<IpAddr>,
     /// `--internal`: names are answered, nothing is forwarded.
     pub internal: bool,
+    /// Overlay networks: the node agent's state directory, with the other hosts' names.
+    pub overlay_dir: Option<PathBuf>,
 }
 
 /// Whether containers on `net` get the DNS server: berth's own bridge networks except the
-/// default `bridge` (as Docker: the default network has no embedded DNS).
+/// default `bridge` (as Docker: the default network has no embedded DNS), and overlay networks
+/// this host has joined (listening on its slice's gateway).
 pub fn serves(net: &Network) -> Option<DnsNetwork> {
     let spec = net.spec.as_ref()?;
-    if net.builtin || spec.name == DEFAULT_NETWORK || spec.driver != Driver::Bridge {
+    if net.builtin || spec.name == DEFAULT_NETWORK {
         return None;
     }
-    Some(DnsNetwork {
-        name: spec.name.clone(),
-        bridge: spec.bridge.clone()?,
-        gateways: spec.subnets.iter().map(|s| s.gateway).collect(),
-        internal: spec.internal,
-    })
+    match spec.driver {
+        Driver::Bridge => Some(DnsNetwork {
+            name: spec.name.clone(),
+            bridge: spec.bridge.clone()?,
+            gateways: spec.subnets.iter().map(|s| s.gateway).collect(),
+            internal: spec.internal,
+            overlay_dir: None,
+        }),
+        Driver::Overlay => {
+            let dir = spec.overlay_dir()?;
+            let lease = HostLease::read(&dir, &spec.name).ok().flatten()?;
+            Some(DnsNetwork {
+                name: spec.name.clone(),
+                bridge: lease.bridge.clone(),
+                gateways: vec![IpAddr::V4(lease.gateway())],
+                internal: spec.internal,
+                overlay_dir: Some(dir),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The names of the container `rec` on `network`, lower case without a trailing dot: its
+/// name, short id and `--network-alias`es there.
+pub fn names_of(rec: &ContainerRecord, network: &str) -> Vec<String> {
+    let aliases = rec.host_config.network_aliases.get(network);
+    let mut out: Vec<String> = Vec::new();
+    let names = [rec.name.as_str(), rec.short_id()]
+        .into_iter()
+        .chain(aliases.into_iter().flatten().map(String::as_str));
+    for name in names {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// One container on one network.
@@ -148,24 +188,64 @@ impl Table {
                     network: n,
                     addrs,
                 });
-                let aliases = rec.host_config.network_aliases.get(net.as_str());
-                let names = [rec.name.as_str(), rec.short_id()]
-                    .into_iter()
-                    .chain(aliases.into_iter().flatten().map(String::as_str))
-                    .filter(|s| !s.is_empty());
-                for name in names {
-                    let name = name.trim_end_matches('.').to_ascii_lowercase();
-                    let qualified = format!("{name}.{}", net.to_ascii_lowercase());
-                    for key in [name, qualified] {
-                        let list = t.names.entry((n, key)).or_default();
-                        if !list.contains(&m) {
-                            list.push(m);
-                        }
+                t.add_names(n, m, names_of(rec, net));
+            }
+        }
+        for n in 0..t.networks.len() {
+            let Some(dir) = t.networks[n].overlay_dir.clone() else {
+                continue;
+            };
+            match PeerNames::read(&dir, &t.networks[n].name) {
+                Ok(peers) => {
+                    for c in peers.containers {
+                        t.add_remote(n, c);
                     }
                 }
+                Err(e) => tracing::warn!(error = %e, "the other hosts' names are not answered"),
             }
         }
         t
+    }
+
+    /// Answers `names` (and `NAME.NETWORK` of each) on network `n` with member `m`.
+    fn add_names(&mut self, n: usize, m: usize, names: Vec<String>) {
+        let net = self.networks[n].name.to_ascii_lowercase();
+        for name in names {
+            let qualified = format!("{name}.{net}");
+            for key in [name, qualified] {
+                let list = self.names.entry((n, key)).or_default();
+                if !list.contains(&m) {
+                    list.push(m);
+                }
+            }
+        }
+    }
+
+    /// Another host's container on overlay network `n`. It never asks this server, so it
+    /// brings no upstreams or search domains, and an address a local container has stays
+    /// that container's.
+    fn add_remote(&mut self, n: usize, c: PeerContainer) {
+        let Some(first) = c.names.first().cloned() else {
+            return;
+        };
+        let container = self.containers.len();
+        self.containers.push(Container {
+            name: first,
+            upstreams: Vec::new(),
+            networks: vec![n],
+            search: Vec::new(),
+        });
+        let m = self.members.len();
+        let addrs: Vec<IpAddr> = c.addrs.iter().copied().map(IpAddr::V4).collect();
+        for a in &addrs {
+            self.addrs.entry((n, *a)).or_insert(m);
+        }
+        self.members.push(Member {
+            container,
+            network: n,
+            addrs,
+        });
+        self.add_names(n, m, c.names);
     }
 
     /// The index of the served network `name`.

@@ -93,6 +93,17 @@ pub struct NetworkSpec {
     pub overlay_state_dir: Option<PathBuf>,
 }
 
+impl NetworkSpec {
+    /// Overlay driver only: the node agent's state directory (lease and names files).
+    pub fn overlay_dir(&self) -> Option<PathBuf> {
+        (self.driver == Driver::Overlay).then(|| {
+            self.overlay_state_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(berth_core::plugins::overlay::DEFAULT_STATE_DIR))
+        })
+    }
+}
+
 /// Builds the subnet list from `--subnet`s, `--gateway` and `--ip-range`, checking that the
 /// gateway and range fall inside a subnet and that the subnets do not overlap each other.
 pub fn subnet_specs(
@@ -263,10 +274,7 @@ fn overlay_plugin(spec: &NetworkSpec, ipam_dir: &Path) -> Value {
         IpNetwork::V4(n) => Some(n),
         IpNetwork::V6(_) => None,
     });
-    let state_dir = spec
-        .overlay_state_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(berth_core::plugins::overlay::DEFAULT_STATE_DIR));
+    let state_dir = spec.overlay_dir().unwrap_or_default();
     match subnet {
         Some(subnet) => {
             berth_core::plugins::overlay::plugin_config(&state_dir, subnet, ipam_dir, spec.internal)

@@ -17,6 +17,8 @@ pub struct Berth {
     pub run: tempfile::TempDir,
     pub bin: PathBuf,
     pub cni_path: Option<PathBuf>,
+    /// `BERTH_RESOLV_CONF`: the host's resolv.conf as berth (and its DNS server) sees it.
+    pub resolv_conf: Option<PathBuf>,
 }
 
 impl Berth {
@@ -33,6 +35,7 @@ impl Berth {
             run: tempfile::tempdir().unwrap(),
             bin,
             cni_path: None,
+            resolv_conf: None,
         }
     }
 
@@ -56,6 +59,9 @@ impl Berth {
             .stdin(Stdio::null());
         if let Some(p) = &self.cni_path {
             cmd.env("BERTH_CNI_PATH", p);
+        }
+        if let Some(p) = &self.resolv_conf {
+            cmd.env("BERTH_RESOLV_CONF", p);
         }
         cmd
     }

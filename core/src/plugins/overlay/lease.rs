@@ -67,20 +67,32 @@ impl HostLease {
 
     /// Writes the lease atomically (temp file + rename), creating `dir`.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let path = Self::path(dir, &self.network);
-        let tmp = dir.join(format!(".{}.json.{}", self.network, std::process::id()));
         let bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)
+        write_atomically(&Self::path(dir, &self.network), &bytes)
     }
 
     /// Removes the lease of `network`; Ok when there was none.
     pub fn remove(dir: &Path, network: &str) -> io::Result<()> {
-        match std::fs::remove_file(Self::path(dir, network)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        remove_if_there(&Self::path(dir, network))
+    }
+}
+
+/// Writes `bytes` to `path` atomically (a temp file beside it, then a rename), creating its
+/// directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Removes `path`; Ok when it was not there.
+pub(crate) fn remove_if_there(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

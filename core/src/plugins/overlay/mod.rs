@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod lease;
+pub mod peer_names;
 
 use serde_json::{Value, json};
 
@@ -24,6 +25,7 @@ use crate::plugins::bridge::BridgePlugin;
 
 pub use config::OverlayConfig;
 pub use lease::{DEFAULT_STATE_DIR, HostLease};
+pub use peer_names::{PeerContainer, PeerNames};
 
 /// The overlay plugin wired to the real kernel (through the bridge plugin) and firewall.
 pub struct OverlayPlugin;
