@@ -75,25 +75,26 @@ fn docker_renames_pauses_and_lists_the_processes_of_containers() {
     let _c = Cleanup(&b);
     let d = daemon(&b);
     let t0 = now_secs();
-    d.docker_ok(&["run", "-d", "--name", "c1", "bb", "sleep", "1000"]);
+    // (x1: a name no hex id starts with, so `inspect x1` cannot match an id prefix)
+    d.docker_ok(&["run", "-d", "--name", "x1", "bb", "sleep", "1000"]);
     d.docker_ok(&["create", "--name", "idle", "bb", "true"]);
 
-    d.docker_ok(&["rename", "c1", "c2"]);
+    d.docker_ok(&["rename", "x1", "c2"]);
     assert_eq!(
         d.docker_ok(&["inspect", "--format", "{{.Name}} {{.State.Running}}", "c2"]),
         "/c2 true\n"
     );
-    assert_fails_with(&d, &["container", "inspect", "c1"], "No such container: c1");
+    assert_fails_with(&d, &["container", "inspect", "x1"], "No such container: x1");
     assert_fails_with(&d, &["rename", "c2", "idle"], "is already in use");
     assert_fails_with(&d, &["rename", "nope", "x"], "No such container: nope");
     assert_fails_with(&d, &["rename", "c2", "bad/name"], "invalid container name");
     // berth sees the new name too.
     assert!(b.ok(&["ps"]).contains("c2"));
-    // The container's own /etc/hosts line names it c2 now, not c1.
+    // The container's own /etc/hosts line names it c2 now, not x1.
     let hosts = d.docker_ok(&["exec", "c2", "cat", "/etc/hosts"]);
     let own = hosts.lines().last().unwrap_or_default();
     assert!(own.ends_with(" c2"), "{hosts}");
-    assert!(!hosts.contains(" c1"), "{hosts}");
+    assert!(!hosts.contains(" x1"), "{hosts}");
 
     d.docker_ok(&["pause", "c2"]);
     let status = d.docker_ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
@@ -155,7 +156,7 @@ fn docker_renames_pauses_and_lists_the_processes_of_containers() {
         "--format",
         "{{.Actor.Attributes.oldName}} {{.Actor.Attributes.name}}",
     ]);
-    assert_eq!(old, "/c1 c2\n");
+    assert_eq!(old, "/x1 c2\n");
     d.docker_ok(&["rm", "-f", "c2", "idle"]);
 }
 
