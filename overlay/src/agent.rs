@@ -180,12 +180,10 @@ async fn list_networks(
 /// containers' names again. Without the socket, names are published at every renewal only.
 async fn listen_for_pokes(dir: PathBuf, poke: watch::Sender<u64>) {
     let path = peer_names::notify_socket(&dir);
-    let listener = std::fs::create_dir_all(&dir)
-        .and_then(|()| match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .and_then(|()| tokio::net::UnixListener::bind(&path));
+    // A socket left by an earlier agent is replaced; any other trouble shows at bind.
+    let _ = std::fs::remove_file(&path);
+    let listener =
+        std::fs::create_dir_all(&dir).and_then(|()| tokio::net::UnixListener::bind(&path));
     let listener = match listener {
         Ok(l) => l,
         Err(e) => {

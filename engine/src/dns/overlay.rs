@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use berth_core::plugins::overlay::{PeerContainer, peer_names};
 
 use crate::container::record::ContainerRecord;
-use crate::network::NetworkStore;
+use crate::network::{BUILTINS, NetworkStore};
 
 /// This host's containers attached to `network`, with their names (those that are DNS names)
 /// and IPv4 addresses there; `host` is left empty for the agent to fill in.
@@ -39,10 +39,11 @@ pub fn local_names(records: &[ContainerRecord], network: &str) -> Vec<PeerContai
         .collect()
 }
 
-/// Pokes the node agent of each overlay network among `networks` (best effort).
+/// Pokes the node agent of each overlay network among `networks` (best effort). Built-in
+/// networks are never overlays: the default `berth run` reads no definition for this.
 pub fn notify_agents<'a>(store: &NetworkStore, networks: impl IntoIterator<Item = &'a str>) {
     let mut dirs = Vec::new();
-    for name in networks {
+    for name in networks.into_iter().filter(|n| !BUILTINS.contains(n)) {
         let Ok(net) = store.get(name) else { continue };
         if let Some(dir) = net.spec.as_ref().and_then(|s| s.overlay_dir()) {
             if !dirs.contains(&dir) {
