@@ -160,6 +160,7 @@ fn a_host_forward_policy_of_drop_is_opened_for_networks_made_under_it() {
         subnets: vec!["10.35.0.0/24".parse().unwrap()],
         masquerade: true,
         internal: false,
+        untracked: false,
         ipam_dir: None,
     };
     w.host

@@ -334,6 +334,19 @@ fn containers_on_three_hosts_share_one_overlay_network() {
             }
         }
     }
+    // Traffic between the overlay's containers is not connection-tracked on the hosts (its
+    // path is routed and stateless); the containers' queries to their own host's DNS server,
+    // addressed to the host, are.
+    for (i, b) in hosts.iter().enumerate() {
+        let ct = b.host.run_ok("cat", &["/proc/net/nf_conntrack"]);
+        let from_overlay = |port: &str| {
+            ct.lines()
+                .filter(|l| l.contains("src=10.100.") && l.contains(port))
+                .count()
+        };
+        assert_eq!(from_overlay(" dport=80 "), 0, "host {}: {ct}", i + 1);
+        assert!(from_overlay(" dport=53 ") > 0, "host {}: {ct}", i + 1);
+    }
     // A container started on host 2 is found from host 1, and forgotten once it is removed.
     serve(&hosts[1], "late", &[]);
     let late = ip_of(&hosts[1], "late");

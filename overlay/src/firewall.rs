@@ -1,7 +1,7 @@
 //! The firewall of an overlay network on this host, in berth's nftables table: masquerade of
 //! traffic from the whole subnet to anywhere outside berth's networks, none between the
-//! network's hosts (sources are kept), and isolation from every other network, other overlays
-//! included. The agent sets it up at join for the whole subnet, whether or not this host runs
+//! network's hosts (sources are kept), no connection tracking between its addresses (the path
+//! is routed and stateless), and isolation from every other network, other overlays included. The agent sets it up at join for the whole subnet, whether or not this host runs
 //! any of the network's containers, and records no host-local directory with it, so the
 //! plugins' garbage collection (which removes networks left without attachments) keeps it.
 //! Leaving removes it.
@@ -18,6 +18,7 @@ fn rules(net: &NetworkSpec) -> NetworkRules {
         subnets: vec![IpNetwork::V4(net.subnet)],
         masquerade: true,
         internal: false,
+        untracked: true,
         ipam_dir: None,
     }
 }

@@ -176,6 +176,7 @@ mod tests {
             subnets: vec!["10.1.0.0/24".parse().unwrap(), "fd00::/64".parse().unwrap()],
             masquerade: true,
             internal: false,
+            untracked: false,
             ipam_dir: None,
         };
         let [(v4, a), (v6, b)] = by_family(&net);

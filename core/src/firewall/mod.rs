@@ -137,6 +137,11 @@ pub struct NetworkRules {
     pub masquerade: bool,
     /// No way out: only the network itself (and published ports) are reachable.
     pub internal: bool,
+    /// Traffic from one of its addresses to another that is not this host's is not
+    /// connection-tracked: an overlay's containers talk across hosts through routing and need
+    /// no NAT, and skipping conntrack on both hosts shortens every packet's path. The
+    /// forwarding rules are stateless, so isolation is the same either way.
+    pub untracked: bool,
     /// The host-local data directory holding its reservations (`<dir>/<name>/`), recorded
     /// with its elements so a later network can tell whether this one still has attachments.
     pub ipam_dir: Option<PathBuf>,

@@ -1,7 +1,8 @@
 //! Which network holds which subnet in berth's table, read back from the kernel, and what to
 //! do when a network is set up over what is already there.
 //!
-//! A network's elements (in `fwd4/6`, `nets4/6` and `masq4/6`) carry `net=<name>` in their
+//! A network's elements (in `fwd4/6`, `nets4/6`, `masq4/6` and
+//! `untracked4/6`) carry `net=<name>` in their
 //! comment and, where host-local keeps the network's addresses, `ipam=<dir>` too
 //! ([`super::ruleset::network_comment`]). Nothing tells a plugin that a CNI network was removed
 //! (`podman network rm`, an edited conflist), so its elements stay behind; a new network with
@@ -21,7 +22,16 @@ use super::ruleset::{self, TABLE};
 use super::{FirewallError, NetworkRules};
 
 /// The sets and maps that hold per-network elements.
-pub const NETWORK_SETS: [&str; 6] = ["fwd4", "fwd6", "nets4", "nets6", "masq4", "masq6"];
+pub const NETWORK_SETS: [&str; 8] = [
+    "fwd4",
+    "fwd6",
+    "nets4",
+    "nets6",
+    "masq4",
+    "masq6",
+    "untracked4",
+    "untracked6",
+];
 
 /// Tells whether a network still has attachments. The firewall asks before it replaces or
 /// removes the elements of a network other than the one it is setting up.
@@ -175,6 +185,7 @@ impl Holder {
             subnets: self.subnets(),
             masquerade: self.elements.iter().any(|e| e.set.starts_with("masq")),
             internal: false,
+            untracked: self.elements.iter().any(|e| e.set.starts_with("untracked")),
             ipam_dir: self.ipam_dir.clone(),
         }
     }
@@ -316,6 +327,7 @@ mod tests {
             subnets: vec![subnet.parse().unwrap()],
             masquerade: true,
             internal: false,
+            untracked: false,
             ipam_dir: Some("/var/lib/berth/ipam".into()),
         }
     }
@@ -372,6 +384,18 @@ mod tests {
     }
 
     #[test]
+    fn an_untracked_network_is_read_back_and_removed_whole() {
+        let mut elements = table_of("ov", "10.100.0.0/16");
+        elements.push(el("untracked4", "10.100.0.0/16", Some("net=ov")));
+        let h = holders(&elements).remove(0);
+        assert!(h.rules().untracked);
+        assert!(
+            h.removal_script()
+                .contains("delete element inet berth untracked4 { 10.100.0.0/16 }")
+        );
+    }
+
+    #[test]
     fn a_dead_network_with_the_subnet_is_replaced() {
         let elements = table_of("old", "10.233.39.0/24");
         let asked = std::cell::RefCell::new(Vec::new());
@@ -391,6 +415,7 @@ mod tests {
             asked.into_inner(),
             vec![("old".to_string(), Some(PathBuf::from("/old/ipam")))]
         );
+        assert!(!plan[0].rules().untracked);
         let script = plan[0].removal_script();
         assert!(script.contains("delete element inet berth fwd4 { 10.233.39.0/24 }"));
         assert!(script.ends_with("delete chain inet berth net-old\n"));

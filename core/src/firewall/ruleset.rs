@@ -52,7 +52,14 @@ pub fn skeleton() -> String {
     ] {
         let _ = writeln!(s, "add map {t} {name} {{ {spec} }}");
     }
-    for (name, fam) in [("masq4", 4), ("masq6", 6), ("nets4", 4), ("nets6", 6)] {
+    for (name, fam) in [
+        ("masq4", 4),
+        ("masq6", 6),
+        ("nets4", 4),
+        ("nets6", 6),
+        ("untracked4", 4),
+        ("untracked6", 6),
+    ] {
         let _ = writeln!(
             s,
             "add set {t} {name} {{ type ipv{fam}_addr; flags interval; }}"
@@ -74,6 +81,10 @@ pub fn skeleton() -> String {
         (
             "forward",
             "type filter hook forward priority filter; policy accept;",
+        ),
+        (
+            "raw",
+            "type filter hook prerouting priority raw; policy accept;",
         ),
         ("hostports", ""),
     ] {
@@ -112,6 +123,10 @@ const BASE_RULES: &[&str] = &[
     "forward ct status dnat accept",
     "forward ip saddr vmap @fwd4",
     "forward ip6 saddr vmap @fwd6",
+    // Between two addresses of an untracked network, unless to this host (its gateway keeps
+    // published ports and the DNS server).
+    "raw ip saddr @untracked4 ip daddr @untracked4 fib daddr type != local notrack",
+    "raw ip6 saddr @untracked6 ip6 daddr @untracked6 fib daddr type != local notrack",
 ];
 
 fn fam(n: &IpNetwork) -> u8 {
@@ -149,6 +164,9 @@ pub fn network(net: &NetworkRules) -> String {
         let _ = writeln!(s, "add element {t} nets{f} {{ {n} {comment} }}");
         if net.masquerade && !net.internal {
             let _ = writeln!(s, "add element {t} masq{f} {{ {n} {comment} }}");
+        }
+        if net.untracked {
+            let _ = writeln!(s, "add element {t} untracked{f} {{ {n} {comment} }}");
         }
     }
     s
@@ -282,6 +300,7 @@ mod tests {
             subnets: vec!["10.1.0.0/24".parse().unwrap()],
             masquerade: true,
             internal,
+            untracked: false,
             ipam_dir: None,
         }
     }
@@ -310,6 +329,22 @@ mod tests {
             network_jump(&net(false))
                 .contains("fwd4 { 10.1.0.0/24 comment \"net=web\" : jump net-web }")
         );
+    }
+
+    #[test]
+    fn only_untracked_networks_skip_conntrack() {
+        assert!(!network(&net(false)).contains("add element inet berth untracked4"));
+        let mut n = net(false);
+        n.untracked = true;
+        let s = network(&n);
+        assert!(
+            s.contains("add element inet berth untracked4 { 10.1.0.0/24 comment \"net=web\" }")
+        );
+        // At raw priority, before conntrack, and never for this host's own addresses.
+        assert!(s.contains("add chain inet berth raw { type filter hook prerouting priority raw;"));
+        assert!(s.contains(
+            "raw ip saddr @untracked4 ip daddr @untracked4 fib daddr type != local notrack"
+        ));
     }
 
     #[test]

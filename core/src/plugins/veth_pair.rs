@@ -126,6 +126,7 @@ impl<N: Netlink> Context<'_, N> {
             subnets,
             masquerade,
             internal,
+            untracked: false,
             ipam_dir: attachments::ipam_dir(&req.config),
         };
         Ok(self.fw.ensure_network(&rules, &StoredAttachments)?)

@@ -79,6 +79,7 @@ fn remove_firewall(net: &Network) {
         subnets: spec.subnets.iter().map(|s| s.subnet).collect(),
         masquerade: !spec.internal,
         internal: spec.internal,
+        untracked: false,
         // Removal goes by the network's name; no data directory needed.
         ipam_dir: None,
     };
