@@ -12,6 +12,7 @@ pub mod netns;
 pub mod node;
 pub mod report;
 pub mod storage_opts;
+pub mod store_args;
 pub mod system;
 pub mod table;
 pub mod terminal;

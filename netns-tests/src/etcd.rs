@@ -1,6 +1,8 @@
 //! A throwaway etcd member (Debian's etcd-server) for root tests: started inside a test's
 //! network namespace (on its loopback, or on an address of that namespace), with a temp data
 //! dir, stopped and started again on the same data when a test says so, and killed on drop.
+//! With TLS it serves https with a certificate from a throwaway CA and asks every client for a
+//! certificate that CA signed (`--client-cert-auth`).
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed setup step should panic loudly
 
@@ -9,13 +11,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::TestNetns;
+use crate::{TestNetns, certs};
 
 /// A running etcd.
 pub struct Etcd {
     child: Option<Child>,
     dir: tempfile::TempDir,
     netns: PathBuf,
+    tls: bool,
     /// Its client address (inside the namespace).
     pub client: SocketAddr,
 }
@@ -29,14 +32,38 @@ impl Etcd {
 
     /// Starts etcd in `ns` on `ip:port` (an address of `ns`), as [`Self::start`].
     pub fn start_at(ns: &TestNetns, ip: IpAddr, port: u16) -> Self {
+        Self::launch(ns, SocketAddr::new(ip, port), false)
+    }
+
+    /// Starts etcd in `ns` on 127.0.0.1:`port` with TLS: its certificate and a client
+    /// certificate ([`Self::client_tls`]) from a CA made for it, and client certificates
+    /// required.
+    pub fn start_tls(ns: &TestNetns, port: u16) -> Self {
+        Self::launch(ns, SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port), true)
+    }
+
+    fn launch(ns: &TestNetns, client: SocketAddr, tls: bool) -> Self {
         let mut e = Self {
             child: None,
             dir: tempfile::tempdir().unwrap(),
             netns: ns.path().to_owned(),
-            client: SocketAddr::new(ip, port),
+            tls,
+            client,
         };
+        if tls {
+            let dir = e.dir.path();
+            certs::ca(dir);
+            certs::server(dir, "server", &client.ip().to_string());
+            certs::client(dir, "client", "berth-node");
+        }
         e.resume(ns);
         e
+    }
+
+    /// The TLS files a client needs ([`Self::start_tls`]): the CA, and its certificate and key.
+    pub fn client_tls(&self) -> (PathBuf, PathBuf, PathBuf) {
+        let d = self.dir.path();
+        (d.join("ca.crt"), d.join("client.crt"), d.join("client.key"))
     }
 
     /// Kills the member (its data stays).
@@ -54,19 +81,30 @@ impl Etcd {
         let dir = self.dir.path();
         let client = self.client;
         let peer = format!("http://{}:{}", client.ip(), client.port() + 1);
+        let scheme = if self.tls { "https" } else { "http" };
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("etcd.log"))
             .unwrap();
-        let child = Command::new("nsenter")
-            .arg(format!("--net={}", self.netns.display()))
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.netns.display()))
             .arg("--")
             .arg("etcd")
             .arg("--data-dir")
             .arg(dir.join("data"))
-            .args(["--listen-client-urls", &format!("http://{client}")])
-            .args(["--advertise-client-urls", &format!("http://{client}")])
+            .args(["--listen-client-urls", &format!("{scheme}://{client}")])
+            .args(["--advertise-client-urls", &format!("{scheme}://{client}")]);
+        if self.tls {
+            cmd.arg("--client-cert-auth")
+                .arg("--trusted-ca-file")
+                .arg(dir.join("ca.crt"))
+                .arg("--cert-file")
+                .arg(dir.join("server.crt"))
+                .arg("--key-file")
+                .arg(dir.join("server.key"));
+        }
+        let child = cmd
             .args(["--listen-peer-urls", &peer])
             .args(["--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &format!("default={peer}")])

@@ -5,6 +5,7 @@
 //! machine's own network namespace.
 
 pub mod build;
+pub mod certs;
 pub mod cni;
 pub mod containerd;
 pub mod daemon;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use berth_core::netns::Netns;
 
-use crate::TestNetns;
+use crate::{TestNetns, certs};
 
 /// How the registry is set up.
 #[derive(Debug, Clone, Default)]
@@ -139,71 +139,8 @@ impl Drop for Registry {
     }
 }
 
-/// Runs `openssl ARGS` in `dir`; its stdout, or a panic with its stderr.
-pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// A self-signed RSA certificate for `cn` (2 days), its key and certificate written to `dir`.
-pub fn self_signed(dir: &Path, cn: &str, key: &str, cert: &str) {
-    let subj = format!("/CN={cn}");
-    openssl(
-        dir,
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subj,
-            "-keyout", key, "-out", cert,
-        ],
-    );
-}
-
 /// A CA and a server certificate for `ip`, signed by it, in `dir`.
 fn make_certs(dir: &Path, ip: &str) {
-    let run = |args: &[&str]| {
-        openssl(dir, args);
-    };
-    self_signed(dir, "berth test CA", "ca.key", "ca.crt");
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=berth test registry",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!("subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
-    )
-    .expect("write ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "server.crt",
-    ]);
+    certs::ca(dir);
+    certs::server(dir, "server", ip);
 }

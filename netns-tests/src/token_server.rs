@@ -14,7 +14,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use berth_core::netns::Netns;
 use serde_json::json;
 
-use crate::registry::{openssl, self_signed};
+use crate::certs::{openssl, self_signed};
 
 /// The issuer and service names the registry is configured with.
 pub const ISSUER: &str = "berth-test-issuer";

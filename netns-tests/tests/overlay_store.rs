@@ -3,16 +3,21 @@
 //! recorded once (and refused with other settings), hosts taking distinct slices, a host that
 //! joins again keeping its slice, a lease that is not renewed expiring and freeing its slice,
 //! renewal keeping it, leaving, exhaustion, hostile entries refused, the peer watch, and etcd
-//! auth.
+//! auth, and etcd over TLS with client certificates (through the library and `berth`'s
+//! `--store-ca`/`--store-cert`/`--store-key`).
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+#[path = "cli_net/fixture.rs"]
+mod fixture;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use berth_netns_tests::TestNetns;
 use berth_netns_tests::etcd::Etcd;
-use berth_overlay::{NetworkSpec, PeerChange, Store, StoreError, StoreOptions};
+use berth_overlay::{NetworkSpec, PeerChange, Store, StoreError, StoreOptions, StoreTls};
+use fixture::Berth;
 
 /// Runs the future `make` gives to completion, on a thread inside the test's namespace
 /// (where etcd listens).
@@ -251,6 +256,112 @@ fn a_store_with_auth_takes_the_credentials_in_its_url_and_never_shows_them() {
     // Without credentials the store refuses too.
     let e = outcome(format!("etcd://{client}")).unwrap_err();
     assert!(!e.is_empty());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -p berth-netns-tests -- --ignored"]
+fn a_store_over_tls_needs_its_ca_and_a_client_certificate_it_signed() {
+    // etcd in berth's own host namespace, so the CLI reaches it on loopback.
+    let b = Berth::new("ovtl");
+    let etcd = Etcd::start_tls(&b.host, 23798);
+    let (ca, cert, key) = etcd.client_tls();
+    let url = etcd.url();
+    // A second CA and a client certificate from it: etcd must refuse that one.
+    let other = tempfile::tempdir().unwrap();
+    berth_netns_tests::certs::ca(other.path());
+    berth_netns_tests::certs::client(other.path(), "client", "berth-node");
+    let (other_ca, other_cert, other_key) = (
+        other.path().join("ca.crt"),
+        other.path().join("client.crt"),
+        other.path().join("client.key"),
+    );
+    let outcome = |tls: Option<StoreTls>| {
+        let url = url.clone();
+        block_in(&b.host, move || async move {
+            let mut opts = StoreOptions::from_url(&url).unwrap();
+            if let Some(tls) = tls {
+                opts = opts.with_tls(tls);
+            }
+            let mut s = Store::connect(&opts).await.map_err(|e| e.to_string())?;
+            s.networks().await.map_err(|e| e.to_string())
+        })
+    };
+    let tls = |ca: &std::path::Path, id: Option<(&std::path::Path, &std::path::Path)>| {
+        Some(StoreTls {
+            ca: ca.to_owned(),
+            identity: id.map(|(c, k)| (c.to_owned(), k.to_owned())),
+        })
+    };
+    assert_eq!(outcome(tls(&ca, Some((&cert, &key)))), Ok(vec![]));
+    for (why, t) in [
+        ("plain http", None),
+        ("no client certificate", tls(&ca, None)),
+        (
+            "a client certificate of another CA",
+            tls(&ca, Some((&other_cert, &other_key))),
+        ),
+        (
+            "a CA that did not sign the server's",
+            tls(&other_ca, Some((&cert, &key))),
+        ),
+    ] {
+        assert!(outcome(t).is_err(), "{why}: etcd answered");
+    }
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    let missing = tls(
+        &ca,
+        Some((&cert, std::path::Path::new("/nonexistent/k.pem"))),
+    );
+    let e = outcome(missing).unwrap_err();
+    assert!(e.contains("/nonexistent/k.pem"), "{e}");
+
+    // The CLI: flags (or BERTH_STORE_* variables) to create and remove a network.
+    let (ca, cert, key) = (
+        ca.to_str().unwrap(),
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+    );
+    let base = [
+        "net",
+        "create",
+        "--driver",
+        "overlay",
+        "--subnet",
+        "10.60.0.0/16",
+        "--store",
+        &url,
+        "--store-ca",
+        ca,
+    ];
+    let e = b.fails(&[&base[..], &["tls"]].concat());
+    assert!(e.contains("create overlay network tls"), "{e}");
+    let e = b.fails(&[&base[..], &["--store-cert", cert, "tls"]].concat());
+    assert!(
+        e.contains("--store-cert and --store-key go together"),
+        "{e}"
+    );
+    let out = b.ok(&[
+        &base[..],
+        &["--store-cert", cert, "--store-key", key, "tls"],
+    ]
+    .concat());
+    assert_eq!(out.trim(), "tls");
+    let names = |r: Result<Vec<NetworkSpec>, String>| {
+        r.unwrap().into_iter().map(|n| n.name).collect::<Vec<_>>()
+    };
+    let full = tls(ca.as_ref(), Some((cert.as_ref(), key.as_ref())));
+    assert_eq!(names(outcome(full.clone())), ["tls"]);
+    let rm = b
+        .command(&["net", "rm", "--cluster", "--store", &url, "tls"])
+        .env("BERTH_STORE_CA", ca)
+        .env("BERTH_STORE_CERT", cert)
+        .env("BERTH_STORE_KEY", key)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&rm.stderr);
+    assert!(rm.status.success(), "{stderr}");
+    assert!(!stderr.contains(key_text.trim()), "{stderr}");
+    assert_eq!(names(outcome(full)), Vec::<String>::new());
 }
 
 #[test]

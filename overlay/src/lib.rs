@@ -27,8 +27,10 @@ pub mod records;
 pub mod remote_names;
 pub mod slices;
 pub mod store;
+pub mod store_options;
 
 pub use agent::{AgentOptions, Hooks};
 pub use blocking::block_on;
 pub use records::{HostEntry, NetworkSpec, RecordError};
-pub use store::{PeerChange, PeerWatch, Store, StoreError, StoreOptions};
+pub use store::{PeerChange, PeerWatch, Store, StoreError};
+pub use store_options::{StoreOptions, StoreTls};

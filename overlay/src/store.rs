@@ -10,20 +10,21 @@
 //! A host takes a slice with one transaction that creates both of its keys only if neither
 //! exists, so two hosts never hold one slice; a host that joins again keeps its slice. When the
 //! host's lease expires (it stopped renewing it: it died or lost etcd for longer than the TTL),
-//! etcd deletes both keys and the slice is free. Credentials (`user:password` in the store URL)
-//! go to etcd's auth and are never logged or shown in errors.
+//! etcd deletes both keys and the slice is free. How to reach and log in to etcd (user and
+//! password, TLS) is [`crate::store_options`].
 
 use std::net::Ipv4Addr;
 
 use ipnetwork::Ipv4Network;
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, PutOptions, Txn, TxnOp,
-    WatchOptions, WatchStream,
+    Client, Compare, CompareOp, EventType, GetOptions, PutOptions, Txn, TxnOp, WatchOptions,
+    WatchStream,
 };
 
 use crate::records::{HostEntry, NetworkSpec, RecordError};
 use crate::slices;
+pub use crate::store_options::{StoreOptions, StoreTls};
 
 /// What went wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,14 @@ pub enum StoreError {
     /// A `--store` value that is not `etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]`.
     #[error("invalid store {0:?}: expected etcd://[user:password@]host:port[,host:port...]")]
     BadUrl(String),
+    /// A TLS file (`--store-ca`, `--store-cert`, `--store-key`) that cannot be read.
+    #[error("reading the store's TLS file {}: {source}", path.display())]
+    TlsFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// etcd refused or could not be reached.
     #[error("etcd: {0}")]
     Etcd(#[from] etcd_client::Error),
@@ -52,66 +61,6 @@ pub enum StoreError {
     Record(#[from] RecordError),
 }
 
-/// Where the store is and how to log in.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// `http://host:port` of each member.
-    pub endpoints: Vec<String>,
-    /// etcd user and password, when auth is on.
-    pub credentials: Option<(String, String)>,
-    /// The key prefix.
-    pub prefix: String,
-}
-
-impl std::fmt::Debug for StoreOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreOptions")
-            .field("endpoints", &self.endpoints)
-            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
-            .field("prefix", &self.prefix)
-            .finish()
-    }
-}
-
-impl StoreOptions {
-    /// Parses `etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]`.
-    pub fn from_url(url: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::BadUrl(redact(url));
-        let rest = url.strip_prefix("etcd://").ok_or_else(bad)?;
-        let (credentials, hosts) = match rest.rsplit_once('@') {
-            Some((auth, hosts)) => {
-                let (u, p) = auth.split_once(':').ok_or_else(bad)?;
-                (Some((u.to_owned(), p.to_owned())), hosts)
-            }
-            None => (None, rest),
-        };
-        let endpoints: Vec<String> = hosts
-            .split(',')
-            .map(|h| {
-                let (host, port) = h.rsplit_once(':').ok_or_else(bad)?;
-                port.parse::<u16>().map_err(|_| bad())?;
-                if host.is_empty() || h.contains('/') {
-                    return Err(bad());
-                }
-                Ok(format!("http://{h}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            endpoints,
-            credentials,
-            prefix: "/berth/overlay".into(),
-        })
-    }
-}
-
-/// The URL with its password hidden, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_owned(),
-    }
-}
-
 /// A connection to the store.
 pub struct Store {
     client: Client,
@@ -121,11 +70,7 @@ pub struct Store {
 impl Store {
     /// Connects (and logs in, with credentials).
     pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
-        let mut co = ConnectOptions::new().with_timeout(std::time::Duration::from_secs(5));
-        if let Some((u, p)) = &opts.credentials {
-            co = co.with_user(u, p);
-        }
-        let client = Client::connect(&opts.endpoints, Some(co)).await?;
+        let client = Client::connect(opts.endpoints(), Some(opts.connect_options()?)).await?;
         Ok(Self {
             client,
             prefix: opts.prefix.trim_end_matches('/').to_owned(),
@@ -489,34 +434,4 @@ fn claim(
 
 fn to_json(entry: &HostEntry) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(entry).map_err(|e| StoreError::Record(RecordError::Malformed(e.to_string())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_urls_parse_and_never_show_the_password() {
-        let o = StoreOptions::from_url("etcd://10.0.0.1:2379,10.0.0.2:2379").unwrap();
-        assert_eq!(
-            o.endpoints,
-            ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
-        );
-        assert_eq!(o.credentials, None);
-        let o = StoreOptions::from_url("etcd://root:s3cret@10.0.0.1:2379").unwrap();
-        assert_eq!(o.credentials, Some(("root".into(), "s3cret".into())));
-        assert!(!format!("{o:?}").contains("s3cret"));
-        for bad in [
-            "http://x:1",
-            "etcd://x",
-            "etcd://x:notaport",
-            "etcd://root@x:1",
-        ] {
-            assert!(StoreOptions::from_url(bad).is_err(), "{bad}");
-        }
-        let e = StoreOptions::from_url("etcd://root:s3cret@x")
-            .unwrap_err()
-            .to_string();
-        assert!(!e.contains("s3cret") && e.contains("***"), "{e}");
-    }
 }

@@ -42,9 +42,9 @@ pub struct Args {
     /// Enable IPv6 (picks a ULA /64 unless an IPv6 --subnet is given)
     #[arg(long)]
     pub ipv6: bool,
-    /// Overlay driver: the store, etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]
-    #[arg(long, env = "BERTH_STORE")]
-    pub store: Option<String>,
+    /// Overlay driver: the store
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// Driver option KEY=VALUE: mtu, bridge (overlay: vni, slice)
     #[arg(long = "opt", short = 'o', value_parser = parse_kv)]
     pub opts: Vec<(String, String)>,
@@ -84,7 +84,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         overlay_state_dir: None,
     };
     if let DriverArg::Overlay = args.driver {
-        return create_overlay(req, args.store.as_deref(), ctx);
+        return create_overlay(req, &args.store, ctx);
     }
     let net = ctx
         .networks()
@@ -95,7 +95,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// An overlay network: recorded in the store (found there when another host made it with
 /// the same settings), then defined on this host.
-fn create_overlay(req: CreateRequest, store: Option<&str>, ctx: &Ctx) -> anyhow::Result<()> {
+fn create_overlay(
+    req: CreateRequest,
+    store: &crate::store_args::StoreArgs,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
     let [subnet] = req.subnets.as_slice() else {
         anyhow::bail!("an overlay network needs exactly one --subnet (the whole cluster's)");
     };
@@ -103,7 +107,7 @@ fn create_overlay(req: CreateRequest, store: Option<&str>, ctx: &Ctx) -> anyhow:
         req.gateway.is_none() && req.ip_range.is_none() && !req.ipv6 && !req.internal,
         "--gateway, --ip-range, --ipv6 and --internal do not apply to an overlay network"
     );
-    let opts = super::overlay::store_options(store)?;
+    let opts = store.options()?;
     let spec = super::overlay::create_in_store(&opts, &req.name, subnet, &req.options)
         .with_context(|| format!("create overlay network {}", req.name))?;
     super::overlay::ensure_local(ctx, &spec)?;

@@ -10,14 +10,6 @@ use ipnetwork::Ipv4Network;
 
 use crate::Ctx;
 
-/// The store when none is given (`--store` or `BERTH_STORE`).
-pub const DEFAULT_STORE: &str = "etcd://127.0.0.1:2379";
-
-/// The store options from `--store`/`BERTH_STORE`, or the default.
-pub fn store_options(url: Option<&str>) -> anyhow::Result<StoreOptions> {
-    Ok(StoreOptions::from_url(url.unwrap_or(DEFAULT_STORE))?)
-}
-
 /// Where the node agent leaves this host's leases: `<run root>/overlay`.
 pub fn state_dir(ctx: &Ctx) -> std::path::PathBuf {
     ctx.run_root.join("overlay")

@@ -17,8 +17,8 @@ pub struct Args {
     #[arg(long)]
     pub cluster: bool,
     /// The store (with --cluster)
-    #[arg(long, env = "BERTH_STORE")]
-    pub store: Option<String>,
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
 }
 
 /// Removes each network, stopping at the first failure.
@@ -26,7 +26,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let (store, inv) = (ctx.networks(), ctx.invoker());
     for name in &args.names {
         if args.cluster {
-            let opts = super::overlay::store_options(args.store.as_deref())?;
+            let opts = args.store.options()?;
             super::overlay::remove_from_store(&opts, name)
                 .with_context(|| format!("remove overlay network {name} from the store"))?;
         }

@@ -80,7 +80,7 @@ impl Hooks for LocalDefinitions {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     anyhow::ensure!(args.ttl >= 2, "--ttl must be at least 2 seconds");
     let opts = AgentOptions {
-        store: overlay::store_options(args.node.store.as_deref())?,
+        store: args.node.store.options()?,
         host: args.node.host()?,
         underlay_ip: args.underlay_ip,
         ttl: args.ttl,

@@ -43,7 +43,7 @@ impl berth_overlay::Hooks for RemoveDefinitions<'_> {
 /// Leaves and prints each network left.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let opts = AgentOptions {
-        store: overlay::store_options(args.node.store.as_deref())?,
+        store: args.node.store.options()?,
         host: args.node.host()?,
         underlay_ip: std::net::Ipv4Addr::UNSPECIFIED,
         ttl: 0,

@@ -30,9 +30,9 @@ pub fn run(cmd: NodeCommand, ctx: &Ctx) -> anyhow::Result<()> {
 /// The options `join` and `leave` share.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NodeOpts {
-    /// The store: etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]
-    #[arg(long, env = "BERTH_STORE")]
-    pub store: Option<String>,
+    /// Where the store is and how to log in
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// This host's id in the cluster [default: the host name]
     #[arg(long)]
     pub name: Option<String>,
