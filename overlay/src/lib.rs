@@ -6,7 +6,7 @@
 //! checked ([`records`]): a malformed or hostile one is refused with a warning, never used.
 //! Slices are handed out by an etcd transaction, so two hosts never get the same one
 //! ([`slices`]). A node agent lists a network's peers and then watches them from that
-//! revision ([`store::PeerWatch`]), so it misses no change.
+//! revision ([`store::PeerWatch`], a [`watch::Watch`]), so it misses no change.
 //!
 //! The node agent ([`agent`]) turns these records into kernel state on each host
 //! ([`dataplane`]: a VXLAN device, static FDB and neighbour entries, routes to the other
@@ -28,6 +28,7 @@ pub mod remote_names;
 pub mod slices;
 pub mod store;
 pub mod store_options;
+pub mod watch;
 
 pub use agent::{AgentOptions, Hooks};
 pub use blocking::block_on;

@@ -9,10 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use berth_core::plugins::overlay::PeerContainer;
-use etcd_client::{DeleteOptions, EventType, GetOptions, PutOptions, WatchOptions, WatchStream};
+use etcd_client::{DeleteOptions, GetOptions, PutOptions};
 
 use crate::records::{NetworkSpec, RecordError};
 use crate::store::{Store, StoreError};
+use crate::watch::{KeyFamily, Watch};
 
 /// A change to the names of a network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,11 +124,11 @@ impl Store {
             .iter()
             .filter_map(|kv| checked_name(&prefix, kv.key_str().unwrap_or("?"), kv.value()))
             .collect();
-        let opts = WatchOptions::new()
-            .with_prefix()
-            .with_start_revision(revision + 1);
-        let stream = self.client().watch(prefix.clone(), Some(opts)).await?;
-        Ok((listed, NameWatch { stream, prefix }))
+        let family = NameKeys {
+            prefix: prefix.clone(),
+        };
+        let watch = Watch::after(self.client(), &prefix, revision, family).await?;
+        Ok((listed, watch))
     }
 
     /// Writes raw bytes under a name key of `net` (for tests of refused entries).
@@ -145,37 +146,27 @@ impl Store {
 }
 
 /// Changes to a network's names, in store order ([`Store::names_and_watch`]).
-pub struct NameWatch {
-    stream: WatchStream,
+pub type NameWatch = Watch<NameKeys>;
+
+/// A network's name keys: a put is a container's names (if its entry checks), a delete their
+/// removal.
+pub struct NameKeys {
     prefix: String,
 }
 
-impl NameWatch {
-    /// The next batch of changes (entries that do not check are left out, with a warning);
-    /// `None` when the watch ended.
-    pub async fn next(&mut self) -> Result<Option<Vec<NameChange>>, StoreError> {
-        let Some(resp) = self.stream.message().await? else {
-            return Ok(None);
-        };
-        let mut out = Vec::new();
-        for ev in resp.events() {
-            let Some(kv) = ev.kv() else { continue };
-            let key = kv.key_str().unwrap_or("?");
-            match ev.event_type() {
-                EventType::Put => {
-                    out.extend(checked_name(&self.prefix, key, kv.value()).map(NameChange::Put))
-                }
-                EventType::Delete => {
-                    if let Some((host, id)) = split_key(&self.prefix, key) {
-                        out.push(NameChange::Gone {
-                            host: host.to_owned(),
-                            id: id.to_owned(),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(Some(out))
+impl KeyFamily for NameKeys {
+    type Change = NameChange;
+
+    fn put(&self, key: &str, value: &[u8]) -> Option<NameChange> {
+        checked_name(&self.prefix, key, value).map(NameChange::Put)
+    }
+
+    fn delete(&self, key: &str) -> Option<NameChange> {
+        let (host, id) = split_key(&self.prefix, key)?;
+        Some(NameChange::Gone {
+            host: host.to_owned(),
+            id: id.to_owned(),
+        })
     }
 }
 

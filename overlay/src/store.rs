@@ -17,14 +17,12 @@ use std::net::Ipv4Addr;
 
 use ipnetwork::Ipv4Network;
 
-use etcd_client::{
-    Client, Compare, CompareOp, EventType, GetOptions, PutOptions, Txn, TxnOp, WatchOptions,
-    WatchStream,
-};
+use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp};
 
 use crate::records::{HostEntry, NetworkSpec, RecordError};
 use crate::slices;
 pub use crate::store_options::{StoreOptions, StoreTls};
+use crate::watch::{KeyFamily, Watch};
 
 /// What went wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -333,15 +331,11 @@ impl Store {
     ) -> Result<(Vec<HostEntry>, PeerWatch), StoreError> {
         let (peers, revision) = self.peers_at(net).await?;
         let prefix = self.hosts_prefix(&net.name);
-        let opts = WatchOptions::new()
-            .with_prefix()
-            .with_start_revision(revision + 1);
-        let stream = self.client.watch(prefix.clone(), Some(opts)).await?;
-        let watch = PeerWatch {
-            stream,
-            prefix,
+        let family = PeerKeys {
+            prefix: prefix.clone(),
             net: net.clone(),
         };
+        let watch = Watch::after(&mut self.client, &prefix, revision, family).await?;
         Ok((peers, watch))
     }
 
@@ -368,37 +362,24 @@ pub enum PeerChange {
 }
 
 /// Changes to a network's peers, in store order ([`Store::peers_and_watch`]).
-pub struct PeerWatch {
-    stream: WatchStream,
+pub type PeerWatch = Watch<PeerKeys>;
+
+/// A network's host keys: a put is a host joining (if its entry checks), a delete one leaving.
+pub struct PeerKeys {
     prefix: String,
     net: NetworkSpec,
 }
 
-impl PeerWatch {
-    /// The next batch of changes (entries that do not check are left out, with a warning);
-    /// `None` when the watch ended (etcd went away: list and watch again).
-    pub async fn next(&mut self) -> Result<Option<Vec<PeerChange>>, StoreError> {
-        let Some(resp) = self.stream.message().await? else {
-            return Ok(None);
-        };
-        let mut out = Vec::new();
-        for ev in resp.events() {
-            let Some(kv) = ev.kv() else { continue };
-            let key = kv.key_str().unwrap_or("?");
-            match ev.event_type() {
-                EventType::Put => {
-                    if let Some(h) = checked_peer(&self.prefix, key, kv.value(), &self.net) {
-                        out.push(PeerChange::Joined(h));
-                    }
-                }
-                EventType::Delete => {
-                    if let Some(host) = key.strip_prefix(&self.prefix) {
-                        out.push(PeerChange::Left(host.to_owned()));
-                    }
-                }
-            }
-        }
-        Ok(Some(out))
+impl KeyFamily for PeerKeys {
+    type Change = PeerChange;
+
+    fn put(&self, key: &str, value: &[u8]) -> Option<PeerChange> {
+        checked_peer(&self.prefix, key, value, &self.net).map(PeerChange::Joined)
+    }
+
+    fn delete(&self, key: &str) -> Option<PeerChange> {
+        let host = key.strip_prefix(&self.prefix)?;
+        Some(PeerChange::Left(host.to_owned()))
     }
 }
 
