@@ -6,8 +6,8 @@
 #   1b. the same with the underlay shaped to a LINK link (tbf on the switch's ports to hosts 1
 #      and 2), as a real NIC limits it: on bare veth nothing but the CPU does;
 #   2. round-trip latency, same pairs: TCP ping-pong back to back (sockperf --full-rtt, median
-#      of each run), and ping 20 ms apart (busybox, per-packet median; on a VM this is mostly
-#      idle CPUs waking up, on every hop);
+#      of each run), ping 1 ms apart (busybox, per-packet median: CPUs stay awake) and ping
+#      20 ms apart (on a VM this is mostly idle CPUs waking up, on every hop);
 #   3. the time from `berth run -d` on host 1 to its container answering a ping from a
 #      container on host 3;
 #   4. scale: the node agent's work per change (kernel writes, microseconds, from host 1's
@@ -160,7 +160,7 @@ SOCKPERF_PIDS=$!
 nsenter --net=/run/netns/"$(hns 2)" sockperf server --tcp -i 0.0.0.0 -p 11111 >/dev/null 2>&1 &
 SOCKPERF_PIDS="$SOCKPERF_PIDS $!"
 sleep 0.3
-for f in tput.ul tput.ov tput.vx lat.ul lat.ov lat.vx rtt.ul rtt.ov rtt.vx link.ul link.ov link.vx; do : >"$WORK/$f"; done
+for f in fast.ul fast.ov fast.vx tput.ul tput.ov tput.vx lat.ul lat.ov lat.vx rtt.ul rtt.ov rtt.vx link.ul link.ov link.vx; do : >"$WORK/$f"; done
 slice_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slice"].split("/")[0].rsplit(".", 1)[0])' "$WORK/h$1/run/overlay/ov.json"; }
 # Host 2's gateway on its bridge: host to host through the VXLAN device only (no container
 # veth or bridge on either side), to tell the tunnel's cost from the containers'.
@@ -175,6 +175,9 @@ for r in $(seq 1 "$ROUNDS"); do
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$GW2" >>"$WORK/lat.vx"
     ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 50 -i 0.02 "$(uip 2)" >>"$WORK/lat.ul"
     ping_us nsenter --net="$WORK/h1/run/netns/c1" busybox ping -c 50 -i 0.02 "$C2" >>"$WORK/lat.ov"
+    ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 500 -i 0.001 "$GW2" >>"$WORK/fast.vx"
+    ping_us nsenter --net=/run/netns/"$(hns 1)" busybox ping -c 500 -i 0.001 "$(uip 2)" >>"$WORK/fast.ul"
+    ping_us nsenter --net="$WORK/h1/run/netns/c1" busybox ping -c 500 -i 0.001 "$C2" >>"$WORK/fast.ov"
     rtt_us nsenter --net=/run/netns/"$(hns 1)" sockperf ping-pong -i "$(uip 2)" >>"$WORK/rtt.ul"
     rtt_us nsenter --net="$WORK/h1/run/netns/c1" sockperf ping-pong -i "$C2" >>"$WORK/rtt.ov"
     rtt_us nsenter --net=/run/netns/"$(hns 1)" sockperf ping-pong -i "$GW2" >>"$WORK/rtt.vx"
@@ -256,6 +259,7 @@ in_ctr 1 c1 busybox ping -c 1 -W 2 "$(attach "$HOSTS" last)" >/dev/null && LAST=
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}' if b else 'nan')" "$1" "$2"; }
 TU=$(median <"$WORK/tput.ul"); TO=$(median <"$WORK/tput.ov"); TV=$(median <"$WORK/tput.vx")
 LU=$(median <"$WORK/lat.ul"); LO=$(median <"$WORK/lat.ov"); LV=$(median <"$WORK/lat.vx")
+FU=$(median <"$WORK/fast.ul"); FO=$(median <"$WORK/fast.ov"); FV=$(median <"$WORK/fast.vx")
 RU=$(median <"$WORK/rtt.ul"); RO=$(median <"$WORK/rtt.ov"); RV=$(median <"$WORK/rtt.vx")
 KU=$(median <"$WORK/link.ul"); KO=$(median <"$WORK/link.ov"); KV=$(median <"$WORK/link.vx")
 plus() { python3 -c "import sys; print(f'+{float(sys.argv[1]) - float(sys.argv[2]):.1f} µs')" "$1" "$2"; }
@@ -266,6 +270,7 @@ echo "|---|---|---|---|---|---|"
 echo "| TCP throughput, bare veth, Mbit/s | $((${TU%.*} / 1000000)) | $((${TO%.*} / 1000000)) | $(ratio "$TO" "$TU")x | $((${TV%.*} / 1000000)) | $(ratio "$TV" "$TU")x |"
 echo "| TCP throughput, $LINK link, Mbit/s | $((${KU%.*} / 1000000)) | $((${KO%.*} / 1000000)) | $(ratio "$KO" "$KU")x | $((${KV%.*} / 1000000)) | $(ratio "$KV" "$KU")x |"
 echo "| TCP ping-pong RTT, median µs | $RU | $RO | $(plus "$RO" "$RU") | $RV | $(plus "$RV" "$RU") |"
+echo "| ping 1 ms apart, median µs | $FU | $FO | $(plus "$FO" "$FU") | $FV | $(plus "$FV" "$FU") |"
 echo "| ping 20 ms apart, median µs | $LU | $LO | $(plus "$LO" "$LU") | $LV | $(plus "$LV" "$LU") |"
 echo
 echo "run -d on host 1 to reachable from host 3: median $(median <"$WORK/reach.start") ms from the start of run -d, $(median <"$WORK/reach.ret") ms after it returned"
