@@ -1,4 +1,6 @@
-//! `berth net rm`: refused while attachments exist, unless `--force` detaches them first.
+//! `berth net rm`: refused while attachments exist, unless `--force` detaches them first. An
+//! overlay network is removed from the store too with `--cluster`; without it, removing only
+//! this host's definition is refused while the host is joined to it.
 
 use anyhow::Context;
 
@@ -29,6 +31,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             let opts = args.store.options()?;
             super::overlay::remove_from_store(&opts, name)
                 .with_context(|| format!("remove overlay network {name} from the store"))?;
+        } else {
+            super::overlay::refuse_local_rm_while_joined(ctx, name)?;
         }
         berth_engine::network::remove(&store, &inv, name, args.force)
             .with_context(|| format!("remove network {name}"))?;
