@@ -1,14 +1,15 @@
 //! How a node agent of an overlay network decides what to program, without a kernel or etcd:
 //! checked host records from the store, the peer set's answer to each change (joins, a rejoin
 //! with a new underlay address, a slice thief, a leave), and the bridge config the `overlay`
-//! CNI plugin hands to `bridge` for this host's slice.
+//! CNI plugin hands to `bridge` for this host's slice; and the store options a `--store` URL
+//! and the TLS flags give (the password never shows).
 //!
 //! `cargo run -p berth-examples --example overlay_peers`
 
 use berth_core::plugins::overlay::HostLease;
 use berth_core::plugins::overlay::config::bridge_config;
 use berth_overlay::peers::PeerSet;
-use berth_overlay::{HostEntry, NetworkSpec, PeerChange};
+use berth_overlay::{HostEntry, NetworkSpec, PeerChange, StoreOptions, StoreTls};
 
 #[allow(clippy::print_stdout)] // an example prints what it shows
 fn main() -> anyhow::Result<()> {
@@ -72,5 +73,16 @@ fn main() -> anyhow::Result<()> {
         "bridge config: {}",
         serde_json::to_string_pretty(&bridge_config(&raw, &lease))?
     );
+
+    let store = StoreOptions::from_url("etcd://root:s3cret@10.0.0.5:2379,10.0.0.6:2379")?.with_tls(
+        StoreTls {
+            ca: "/etc/berth/etcd-ca.pem".into(),
+            identity: Some((
+                "/etc/berth/node.pem".into(),
+                "/etc/berth/node-key.pem".into(),
+            )),
+        },
+    );
+    println!("store: {store:?} at {:?}", store.endpoints());
     Ok(())
 }
