@@ -85,7 +85,9 @@ impl ApiError {
                 return match n {
                     NetworkError::NotFound { .. } => Self::not_found(n.to_string()),
                     NetworkError::Exists { .. } => Self::conflict(n.to_string()),
-                    NetworkError::Builtin { .. } | NetworkError::InUse { .. } => {
+                    NetworkError::Builtin { .. }
+                    | NetworkError::InUse { .. }
+                    | NetworkError::JoinedOverlay { .. } => {
                         Self::new(StatusCode::FORBIDDEN, n.to_string())
                     }
                     NetworkError::Io { .. } | NetworkError::Invoke(_) => {

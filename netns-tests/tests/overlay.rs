@@ -431,18 +431,21 @@ fn containers_on_three_hosts_share_one_overlay_network() {
     wait_lookup(&hosts[0], "web", "web3", false, 10, &all);
     assert!(lookup(&hosts[0], "web", "web2").is_some());
 
-    // A joined host keeps the network: removing only its definition is refused (its agent
-    // would define it again), with a hint, here with its agent running and there with it dead.
+    for b in &hosts {
+        let _ = b.run(&["rm", "-f", "web", "pub"]);
+    }
+    // Without containers, a joined host keeps the network: removing only its definition is
+    // refused (its agent would define it again), with a hint, and prune skips it; here with
+    // its agent running and there with it dead.
     for b in [&hosts[0], &hosts[2]] {
         let e = b.fails(&["net", "rm", "ov"]);
         assert!(e.contains("node leave") && e.contains("--cluster"), "{e}");
+        let pruned = b.ok(&["net", "prune"]);
+        assert!(!pruned.lines().any(|l| l.trim() == "ov"), "{pruned}");
         b.ok(&["net", "inspect", "ov"]);
     }
 
     // Leaving: devices, lease files and store entries go.
-    for b in &hosts {
-        let _ = b.run(&["rm", "-f", "web", "pub"]);
-    }
     for (i, b) in hosts.iter().enumerate() {
         agents[i].kill();
         b.ok(&[

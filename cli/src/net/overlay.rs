@@ -108,25 +108,6 @@ pub fn remove_from_store(store: &StoreOptions, name: &str) -> anyhow::Result<boo
     })?
 }
 
-/// Refuses to remove only this host's definition of an overlay network the host is joined to
-/// (its lease file is there): the node agent would define it again at its next session.
-pub fn refuse_local_rm_while_joined(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
-    let Ok(local) = ctx.networks().get(name) else {
-        return Ok(());
-    };
-    let overlay = local
-        .spec
-        .as_ref()
-        .is_some_and(|s| s.driver == Driver::Overlay);
-    anyhow::ensure!(
-        !overlay || !state_dir(ctx).join(format!("{name}.json")).exists(),
-        "{name} is an overlay network this host is joined to, so its node agent would define it \
-         again: `berth node leave --network {name}` takes this host out of it, `berth net rm \
-         --cluster {name}` removes it from every host"
-    );
-    Ok(())
-}
-
 /// This host's definition of `net` (what `berth run --network` reads); Ok when it exists
 /// with the same subnet.
 pub fn ensure_local(ctx: &Ctx, net: &OverlaySpec) -> anyhow::Result<()> {

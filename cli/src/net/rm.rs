@@ -32,7 +32,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             super::overlay::remove_from_store(&opts, name)
                 .with_context(|| format!("remove overlay network {name} from the store"))?;
         } else {
-            super::overlay::refuse_local_rm_while_joined(ctx, name)?;
+            if let Ok(net) = store.get(name) {
+                berth_engine::network::check_not_joined(&net)?;
+            }
         }
         berth_engine::network::remove(&store, &inv, name, args.force)
             .with_context(|| format!("remove network {name}"))?;

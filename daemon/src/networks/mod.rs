@@ -116,8 +116,8 @@ pub async fn create(app: &Arc<App>, req: hyper::Request<Incoming>) -> ApiResult<
     ))
 }
 
-/// `DELETE /networks/{id}`: refused (403, as dockerd) for built-ins and while containers are
-/// attached.
+/// `DELETE /networks/{id}`: refused (403, as dockerd) for built-ins, while containers are
+/// attached, and for an overlay network this host is joined to.
 pub async fn remove(app: &Arc<App>, id: &str) -> ApiResult<Reply> {
     let reference = id.to_owned();
     app.backend
@@ -132,6 +132,8 @@ pub async fn remove(app: &Arc<App>, id: &str) -> ApiResult<Reply> {
                     ),
                 ));
             }
+            berth_engine::network::check_not_joined(&n)
+                .map_err(|e| ApiError::from_engine(&e.into()))?;
             berth_engine::network::remove(&env.eng.networks, &env.ctx.invoker(), n.name(), false)
                 .map_err(|e| match e.downcast_ref() {
                     Some(berth_engine::network::NetworkError::InUse { .. }) => ApiError::new(

@@ -340,6 +340,33 @@ mod tests {
     }
 
     #[test]
+    fn a_joined_overlay_is_refused_for_local_removal_until_its_lease_goes() {
+        let t = world();
+        let state = t.d.path().join("overlay");
+        let mut options = std::collections::BTreeMap::new();
+        options.insert("vni".to_owned(), "4242".to_owned());
+        options.insert("slice".to_owned(), "24".to_owned());
+        let ov = t
+            .create(CreateRequest {
+                driver: Driver::Overlay,
+                subnets: vec!["10.100.0.0/16".into()],
+                options,
+                overlay_state_dir: Some(state.clone()),
+                ..req("ov", &[])
+            })
+            .unwrap();
+        let plain = t.create(req("plain", &["10.50.0.0/24"])).unwrap();
+        super::super::check_not_joined(&ov).unwrap();
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(state.join("ov.json"), "{}").unwrap();
+        std::fs::write(state.join("plain.json"), "{}").unwrap();
+        let e = super::super::check_not_joined(&ov).unwrap_err();
+        assert!(matches!(e, NetworkError::JoinedOverlay { .. }), "{e}");
+        assert!(e.to_string().contains("node leave --network ov"), "{e}");
+        super::super::check_not_joined(&plain).unwrap();
+    }
+
+    #[test]
     fn refuses_overlaps_duplicates_builtins_and_bad_names() {
         let t = world();
         t.create(req("a", &["10.50.0.0/24"])).unwrap();

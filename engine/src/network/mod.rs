@@ -19,7 +19,7 @@ use ipnetwork::IpNetwork;
 use serde_json::json;
 
 pub use create::CreateRequest;
-pub use remove::{prune, remove};
+pub use remove::{check_not_joined, prune, remove};
 pub use spec::{Driver, NetworkSpec, SubnetSpec};
 
 /// The default network.
@@ -114,6 +114,17 @@ pub enum NetworkError {
         name: String,
         /// How many.
         count: usize,
+    },
+    /// Only this host's definition of an overlay network the host is joined to would go, and
+    /// its node agent would define it again.
+    #[error(
+        "{name} is an overlay network this host is joined to, so its node agent would define it \
+         again: `berth node leave --network {name}` takes this host out of it, `berth net rm \
+         --cluster {name}` removes it from every host"
+    )]
+    JoinedOverlay {
+        /// The name.
+        name: String,
     },
     /// A file operation failed.
     #[error("{op} {}: {source}", path.display())]

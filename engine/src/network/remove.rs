@@ -10,6 +10,24 @@ use berth_core::netlink::{LinuxNetlink, Netlink};
 
 use super::{Network, NetworkError, NetworkStore};
 
+/// Refuses an overlay network this host is joined to (the node agent's lease file for it is
+/// there): removing only its local definition would not last, as the agent defines it again.
+/// `berth net rm` (without `--cluster`), `prune` and berthd's `DELETE /networks/{id}` check it;
+/// leaving (`node leave`, or the network gone from the store) removes the definition itself.
+pub fn check_not_joined(net: &Network) -> Result<(), NetworkError> {
+    let lease = net
+        .spec
+        .as_ref()
+        .and_then(|s| s.overlay_dir())
+        .map(|dir| dir.join(format!("{}.json", net.name())));
+    match lease {
+        Some(l) if l.exists() => Err(NetworkError::JoinedOverlay {
+            name: net.name().to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Removes one network: detaches its attachments when `force` (else refuses while there are
 /// any), deletes the conflist and IPAM leftovers, then the firewall rules and the bridge.
 pub fn remove(
@@ -49,7 +67,8 @@ pub fn remove(
 }
 
 /// Removes every user network without attachments; returns the names removed. A network
-/// attached meanwhile is skipped.
+/// attached meanwhile is skipped, and so is an overlay network this host is joined to
+/// ([`check_not_joined`]).
 pub fn prune(
     store: &NetworkStore,
     inv: &Invoker<RawExec>,
@@ -57,7 +76,11 @@ pub fn prune(
 ) -> anyhow::Result<Vec<String>> {
     let mut removed = Vec::new();
     for net in store.list()? {
-        if net.builtin || keep(&net) || !inv.cached_attachments(Some(net.name()))?.is_empty() {
+        if net.builtin
+            || keep(&net)
+            || check_not_joined(&net).is_err()
+            || !inv.cached_attachments(Some(net.name()))?.is_empty()
+        {
             continue;
         }
         match remove(store, inv, net.name(), false) {
