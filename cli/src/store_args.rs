@@ -12,12 +12,11 @@ use berth_overlay::{StoreOptions, StoreTls};
 pub const DEFAULT_STORE: &str = "etcd://127.0.0.1:2379";
 
 /// Where the store is, and the TLS files for it.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// Overlay store: etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...] [default:
-    /// etcd://127.0.0.1:2379]
-    #[arg(long, env = "BERTH_STORE", hide_env_values = true)]
-    pub store: Option<String>,
+    /// Overlay store: etcd://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]
+    #[arg(long, env = "BERTH_STORE", hide_env_values = true, default_value = DEFAULT_STORE)]
+    pub store: String,
     /// Overlay store over TLS: PEM file of the CA that signed the etcd members' certificates
     #[arg(long, env = "BERTH_STORE_CA", value_name = "FILE")]
     pub store_ca: Option<PathBuf>,
@@ -32,7 +31,7 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// The store options these flags give.
     pub fn options(&self) -> anyhow::Result<StoreOptions> {
-        let opts = StoreOptions::from_url(self.store.as_deref().unwrap_or(DEFAULT_STORE))?;
+        let opts = StoreOptions::from_url(&self.store)?;
         let identity = match (&self.store_cert, &self.store_key) {
             (Some(c), Some(k)) => Some((c.clone(), k.clone())),
             (None, None) => None,
@@ -57,7 +56,7 @@ mod tests {
 
     fn args(ca: Option<&str>, cert: Option<&str>, key: Option<&str>) -> StoreArgs {
         StoreArgs {
-            store: Some("etcd://10.0.0.5:2379".into()),
+            store: "etcd://10.0.0.5:2379".into(),
             store_ca: ca.map(Into::into),
             store_cert: cert.map(Into::into),
             store_key: key.map(Into::into),
@@ -89,7 +88,13 @@ mod tests {
         ] {
             assert!(bad.options().is_err(), "{bad:?}");
         }
-        let default = StoreArgs::default().options().unwrap();
+        #[derive(clap::Parser)]
+        struct Cmd {
+            #[command(flatten)]
+            store: StoreArgs,
+        }
+        let none = <Cmd as clap::Parser>::try_parse_from(["berth"]).unwrap();
+        let default = none.store.options().unwrap();
         assert_eq!(default.endpoints(), ["http://127.0.0.1:2379"]);
     }
 }

@@ -31,7 +31,8 @@ use crate::name_sync::NameSync;
 use crate::names::{bridge_device, vtep_mac};
 use crate::peers::{Action, PeerSet};
 use crate::records::NetworkSpec;
-use crate::store::{Store, StoreError, StoreOptions};
+use crate::store::{Store, StoreError};
+use crate::store_options::StoreOptions;
 
 /// What a session can end with.
 #[derive(Debug, thiserror::Error)]

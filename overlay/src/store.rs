@@ -21,7 +21,7 @@ use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp
 
 use crate::records::{HostEntry, NetworkSpec, RecordError};
 use crate::slices;
-pub use crate::store_options::{StoreOptions, StoreTls};
+use crate::store_options::StoreOptions;
 use crate::watch::{KeyFamily, Watch};
 
 /// What went wrong talking to the store.

@@ -31,10 +31,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             let opts = args.store.options()?;
             super::overlay::remove_from_store(&opts, name)
                 .with_context(|| format!("remove overlay network {name} from the store"))?;
-        } else {
-            if let Ok(net) = store.get(name) {
-                berth_engine::network::check_not_joined(&net)?;
-            }
+        } else if let Ok(net) = store.get(name) {
+            berth_engine::network::check_not_joined(&net)?;
         }
         berth_engine::network::remove(&store, &inv, name, args.force)
             .with_context(|| format!("remove network {name}"))?;
